@@ -1,0 +1,1 @@
+"""Inkwell: a synchronous REST API for users, profiles and posts."""

@@ -1,0 +1,71 @@
+"""The application factory: every dependency is built here and wired explicitly."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+
+from app.auth.access_tokens import AccessTokenIssuer
+from app.auth.controller import AuthController
+from app.auth.deps import provide_current_user
+from app.auth.middleware import build_jwt_auth
+from app.core.database import build_sqlalchemy_config
+from app.core.errors import exception_handlers
+from app.core.logging import build_logging_config
+from app.core.openapi import build_openapi_config
+from app.core.security import PasswordHashing
+from app.core.settings import Settings, get_settings
+from app.system.controller import health
+from app.users.cli import UsersCLIPlugin
+from app.users.controller import UserController
+from app.users.service import UserService
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+
+__all__ = ("create_app",)
+
+logger = logging.getLogger(__name__)
+
+
+def _bootstrap_superuser(settings: Settings, db_config: SQLAlchemySyncConfig, passwords: PasswordHashing) -> None:
+    email, password = settings.first_superuser_email, settings.first_superuser_password
+    if not (email and password):
+        return
+    with db_config.get_session() as session:
+        user, created = UserService(session=session, passwords=passwords).ensure_superuser(email, password)
+    if created:
+        logger.info("created first superuser %s", user.email)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly."""
+    settings = settings or get_settings()
+    db_config = build_sqlalchemy_config(settings)
+    passwords = PasswordHashing(settings)
+    access_tokens = AccessTokenIssuer(settings)
+    jwt_auth = build_jwt_auth(settings, db_config, passwords)
+
+    api_v1 = Router(path=settings.api_v1_str, route_handlers=[AuthController, UserController])
+    return Litestar(
+        route_handlers=[health, api_v1],
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "passwords": Provide(lambda: passwords, use_cache=True, sync_to_thread=False),
+            "access_tokens": Provide(lambda: access_tokens, use_cache=True, sync_to_thread=False),
+            "current_user": Provide(provide_current_user, sync_to_thread=False),
+        },
+        plugins=[SQLAlchemyPlugin(config=db_config), UsersCLIPlugin(db_config, passwords)],
+        on_app_init=[jwt_auth.on_app_init],
+        on_startup=[lambda: _bootstrap_superuser(settings, db_config, passwords)],
+        exception_handlers=exception_handlers(),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        openapi_config=build_openapi_config(settings),
+        logging_config=build_logging_config(debug=settings.debug),
+        debug=settings.debug,
+    )

@@ -1,0 +1,100 @@
+"""Registration and the token lifecycle: login, refresh, logout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import JSONBody, RawBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.auth.deps import provide_auth_service
+from app.auth.schemas import LoginForm, RefreshRequest, TokenPair
+from app.auth.service import AuthService
+from app.core.openapi import with_request_body
+from app.users.controller import to_user_response
+from app.users.deps import provide_users_service
+from app.users.schemas import UserRegistration, UserResponse
+from app.users.service import UserService
+
+__all__ = ("AuthController",)
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+JSON_MEDIA_TYPE = "application/json"
+
+_LOGIN_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["username", "password"],
+    properties={
+        "username": Schema(type=OpenAPIType.STRING, max_length=320, description="the account's email"),
+        "password": Schema(type=OpenAPIType.STRING, max_length=128, format="password"),  # type: ignore[arg-type]
+    },
+)
+LOGIN_REQUEST_BODY = RequestBody(
+    required=True,
+    content={
+        FORM_MEDIA_TYPE: OpenAPIMediaType(schema=_LOGIN_SCHEMA),
+        JSON_MEDIA_TYPE: OpenAPIMediaType(schema=_LOGIN_SCHEMA),
+    },
+)
+
+
+def parse_login_form(body: bytes, media_type: str) -> LoginForm:
+    """Read OAuth2 password-flow credentials from a form body, or the same fields as JSON."""
+    try:
+        if media_type == JSON_MEDIA_TYPE:
+            return msgspec.json.decode(body, type=LoginForm)
+        return msgspec.convert(dict(parse_qsl(body.decode(), keep_blank_values=True)), LoginForm)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ValidationException(
+            "Validation failed for POST /auth/login", extra=[{"message": str(exc), "source": "body"}]
+        ) from exc
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    dependencies = {
+        "users_service": Provide(provide_users_service, sync_to_thread=False),
+        "auth_service": Provide(provide_auth_service, sync_to_thread=False),
+    }
+
+    @post(
+        "/register", operation_id="register", status_code=HTTP_201_CREATED, exclude_from_auth=True, sync_to_thread=True
+    )
+    def register(self, data: JSONBody[UserRegistration], users_service: NamedDependency[UserService]) -> UserResponse:
+        """Create an account. Privilege flags in the body are ignored."""
+        return to_user_response(users_service.register(data))
+
+    @post(
+        "/login",
+        operation_id="login",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+        operation_class=with_request_body(LOGIN_REQUEST_BODY),
+    )
+    def login(
+        self, request: Request[Any, Any, Any], body: RawBody, auth_service: NamedDependency[AuthService]
+    ) -> TokenPair:
+        """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair."""
+        credentials = parse_login_form(body, request.content_type[0])
+        return auth_service.login(credentials.username, credentials.password)
+
+    @post("/refresh", operation_id="refresh", status_code=HTTP_200_OK, exclude_from_auth=True, sync_to_thread=True)
+    def refresh(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> TokenPair:
+        """Spend a refresh token for a new pair. A token presented twice revokes every token of its login."""
+        return auth_service.refresh(data.refresh_token)
+
+    @post(
+        "/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT, exclude_from_auth=True, sync_to_thread=True
+    )
+    def logout(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> None:
+        """Revoke a refresh token and every token of its login."""
+        auth_service.logout(data.refresh_token)

@@ -1,0 +1,33 @@
+"""Request and response bodies of the auth domain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = ("LoginForm", "RefreshRequest", "TokenPair")
+
+OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    """OAuth2 password-flow credentials; ``username`` is the account's email."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class RefreshRequest(msgspec.Struct, kw_only=True):
+    """A refresh token, always in the body, never in the URL."""
+
+    refresh_token: OpaqueToken
+
+
+class TokenPair(msgspec.Struct, kw_only=True):
+    """A short-lived bearer access token (JWT) and a one-use refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  (the OAuth2 token type)

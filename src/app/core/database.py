@@ -1,0 +1,89 @@
+"""The SQLAlchemy engine and advanced-alchemy's sync configuration, shared by the API, the CLI and the workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.extensions.litestar import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from app.core.settings import Settings
+
+__all__ = ("build_engine", "build_sqlalchemy_config")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+
+
+def _enable_sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+    # SQLite leaves foreign keys off per connection; WAL lets readers run beside the one writer.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _sqlite_engine(settings: Settings) -> Engine:
+    url = make_url(settings.database_url)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=settings.database_echo,
+        connect_args={"check_same_thread": False, "timeout": 5},
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        pool_pre_ping=True,
+    )
+    event.listen(engine, "connect", _enable_sqlite_pragmas)
+    return engine
+
+
+def _postgres_engine(settings: Settings) -> Engine:
+    connect_args: dict[str, Any] = {
+        "connect_timeout": settings.database_connect_timeout_seconds,
+        "options": f"-c statement_timeout={settings.database_statement_timeout_ms}",
+        "application_name": settings.project_name.lower(),
+    }
+    return create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        connect_args=connect_args,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A connection dropped while the database restarted is replaced instead of failing one request.
+        pool_pre_ping=True,
+    )
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Create the engine for the configured database; nothing connects until first use."""
+    return _sqlite_engine(settings) if settings.is_sqlite else _postgres_engine(settings)
+
+
+def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) -> SQLAlchemySyncConfig:
+    """advanced-alchemy's config: sessions per request, Alembic through its CLI."""
+    return SQLAlchemySyncConfig(
+        engine_instance=engine or build_engine(settings),
+        # Services commit explicitly inside the worker thread; the hook after the response only closes the session,
+        # so a failed commit can never hide behind a 2xx.
+        before_send_handler=None,
+        session_config=SyncSessionConfig(expire_on_commit=False),
+        alembic_config=AlembicSyncConfig(
+            script_location=str(MIGRATIONS_DIR),
+            script_config=str(MIGRATIONS_DIR / "alembic.ini"),
+            version_table_name="alembic_version",
+            compare_type=True,
+            render_as_batch=True,
+        ),
+    )

@@ -1,0 +1,154 @@
+"""Domain errors raised by services, and the handlers that turn every failure into a JSON error body."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
+from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions.responses import create_exception_response
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy import exc as sa_exc
+
+if TYPE_CHECKING:
+    from litestar import Request, Response
+    from litestar.types import ExceptionHandlersMap
+
+__all__ = (
+    "AuthenticationFailedError",
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "NotFoundError",
+    "ServiceError",
+    "exception_handlers",
+)
+
+logger = logging.getLogger(__name__)
+
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+DUPLICATE_RECORD = "A record matching the supplied data already exists."
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+
+
+class ServiceError(Exception):
+    """A business rule refused the operation; ``detail`` is safe to show the client."""
+
+    status_code = HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequestError(ServiceError):
+    status_code = HTTP_400_BAD_REQUEST
+
+
+class AuthenticationFailedError(ServiceError):
+    status_code = HTTP_401_UNAUTHORIZED
+
+
+class ForbiddenError(ServiceError):
+    status_code = HTTP_403_FORBIDDEN
+
+
+class ConflictError(ServiceError):
+    status_code = HTTP_409_CONFLICT
+
+
+def _json_error(request: Request[Any, Any, Any], status_code: int, detail: str, **kwargs: Any) -> Response[Any]:
+    return create_exception_response(request, HTTPException(status_code=status_code, detail=detail, **kwargs))
+
+
+def _is_database_outage(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    headers = BEARER_CHALLENGE if exc.status_code == HTTP_401_UNAUTHORIZED else None
+    return _json_error(request, exc.status_code, exc.detail, headers=headers)
+
+
+def _name_missing_fields(extra: Any) -> Any:
+    """Litestar files a missing body field under the key ``data``; name the field itself instead."""
+    if not isinstance(extra, list):
+        return extra
+    named = []
+    for error in extra:
+        match = _MISSING_FIELD.search(str(error.get("message", ""))) if isinstance(error, dict) else None
+        named.append({**error, "key": match.group(1)} if match and error.get("key") == "data" else error)
+    return named
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    # Field-level failures are 422 as the contract promises; a body that is not even parseable stays 400.
+    status_code = HTTP_422_UNPROCESSABLE_ENTITY if exc.extra else HTTP_400_BAD_REQUEST
+    return _json_error(request, status_code, exc.detail, extra=_name_missing_fields(exc.extra))
+
+
+def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    return _json_error(request, HTTP_401_UNAUTHORIZED, exc.detail, headers={**(exc.headers or {}), **BEARER_CHALLENGE})
+
+
+def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
+    if isinstance(exc, NotFoundError):
+        return _json_error(request, HTTP_404_NOT_FOUND, "The requested resource was not found")
+    if _is_database_outage(exc):
+        logger.error("database unavailable: %s", exc.__cause__ or exc)
+        return _json_error(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
+    if isinstance(exc, DuplicateKeyError) or isinstance(exc.__cause__, sa_exc.IntegrityError):
+        return _json_error(request, HTTP_409_CONFLICT, exc.detail or DUPLICATE_RECORD)
+    if isinstance(exc, RepositoryIntegrityError):
+        logger.error("database statement failed", exc_info=exc)
+        return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+    logger.error("repository error", exc_info=exc)
+    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
+def _sqlalchemy_error(request: Request[Any, Any, Any], exc: sa_exc.SQLAlchemyError) -> Response[Any]:
+    if _is_database_outage(exc):
+        logger.error("database unavailable: %s", exc)
+        return _json_error(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
+    if isinstance(exc, sa_exc.IntegrityError):
+        return _json_error(request, HTTP_409_CONFLICT, DUPLICATE_RECORD)
+    logger.error("database error", exc_info=exc)
+    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HTTPException):
+        return create_exception_response(request, exc)
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The app's handlers; they replace advanced-alchemy's default, which reports database outages as 409."""
+    return {
+        ServiceError: _service_error,
+        ValidationException: _validation_error,
+        NotAuthorizedException: _not_authorized,
+        RepositoryError: _repository_error,
+        sa_exc.SQLAlchemyError: _sqlalchemy_error,
+        Exception: _unexpected_error,
+    }

@@ -1,0 +1,61 @@
+"""The page envelope of every listing, built on advanced-alchemy's ``LimitOffset`` filter."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from advanced_alchemy.filters import LimitOffset
+from litestar.params import QueryParameter
+
+__all__ = ("MAX_PAGE_SIZE", "Page", "PageRequest", "provide_page_request")
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class PageRequest(msgspec.Struct, frozen=True):
+    """Which page a client asked for, as a 1-based page number and a page size."""
+
+    page: int
+    size: int
+
+    @property
+    def filter(self) -> LimitOffset:
+        return LimitOffset(limit=self.size, offset=(self.page - 1) * self.size)
+
+    def build(self, items: Sequence[T], total: int) -> Page[T]:
+        return Page(items=list(items), total=total, page=self.page, size=self.size, pages=math.ceil(total / self.size))
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """One page of a listing: ``pages`` is the number of pages ``total`` items fill at this ``size``."""
+
+    items: list[T]
+    total: int
+    page: int
+    size: int
+    pages: int
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        """The same page with each item converted, e.g. from a model to its response body."""
+        return Page(
+            items=[convert(item) for item in self.items],
+            total=self.total,
+            page=self.page,
+            size=self.size,
+            pages=self.pages,
+        )
+
+
+def provide_page_request(
+    page: Annotated[int, QueryParameter(ge=1, description="1-based page number")] = 1,
+    size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = DEFAULT_PAGE_SIZE,
+) -> PageRequest:
+    """Dependency for the ``page`` and ``size`` query parameters of every listing."""
+    return PageRequest(page=page, size=size)

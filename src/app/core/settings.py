@@ -1,0 +1,147 @@
+"""The one settings object, read from the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from dotenv import dotenv_values
+
+__all__ = ("AppEnv", "Settings", "SettingsError", "get_settings", "load_settings", "normalise_database_url")
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_KEY_BYTES = 32
+DATA_DIR = Path("var")
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+class AppEnv(StrEnum):
+    """Where the app runs; production turns on the strict checks."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Typed configuration. Every field is read from the upper-cased environment variable of its name."""
+
+    app_env: AppEnv = AppEnv.DEVELOPMENT
+    project_name: str = "Inkwell"
+    version: str = "0.1.0"
+    debug: bool = False
+    api_v1_str: str = "/api/v1"
+
+    database_url: str = f"sqlite:///{DATA_DIR / 'inkwell.sqlite3'}"
+    database_pool_size: PositiveInt = 10
+    database_max_overflow: Annotated[int, msgspec.Meta(ge=0)] = 10
+    database_pool_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    database_connect_timeout_seconds: PositiveInt = 5
+    database_statement_timeout_ms: PositiveInt = 15_000
+    database_echo: bool = False
+
+    secret_key: str = ""
+    access_token_expire_minutes: PositiveInt = 30
+    refresh_token_expire_days: PositiveInt = 7
+
+    argon2_time_cost: PositiveInt = 3
+    argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 65_536
+    argon2_parallelism: PositiveInt = 4
+
+    cors_origins: tuple[str, ...] = ()
+    redis_url: str | None = None
+
+    first_superuser_email: str | None = None
+    first_superuser_password: str | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the forms platforms hand out (``postgres://``, ``postgresql://``) onto the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _raw_values(environ: dict[str, str], env_file: Path | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(environ)
+    fields = {field.encode_name for field in msgspec.structs.fields(Settings)}
+    raw = {key: value for key, value in values.items() if key in fields and value != ""}
+    if "CORS_ORIGINS" in raw:
+        raw["CORS_ORIGINS"] = _split_list(raw["CORS_ORIGINS"])
+    if "APP_ENV" in raw:
+        raw["APP_ENV"] = raw["APP_ENV"].lower()
+    return raw
+
+
+def _dev_secret_key() -> str:
+    """A random key kept in the git-ignored data folder, so every worker process and restart shares it."""
+    key_file = DATA_DIR / "dev-secret-key"
+    if key_file.is_file():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    logger.warning("SECRET_KEY is not set: using a generated development key stored in %s", key_file)
+    return key
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Build and validate the settings; raise :class:`SettingsError` with one line naming the bad variable."""
+    raw = _raw_values(dict(os.environ if environ is None else environ), env_file)
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        if "at `$." in message:
+            reason, _, path = message.rpartition(" - at `$.")
+            raise SettingsError(f"invalid setting {path.rstrip('`').split('[')[0]}: {reason}") from None
+        raise SettingsError(f"invalid settings: {message}") from None
+    settings = msgspec.structs.replace(settings, database_url=normalise_database_url(settings.database_url))
+    return _checked_secret_key(settings)
+
+
+def _checked_secret_key(settings: Settings) -> Settings:
+    key_bytes = len(settings.secret_key.encode())
+    if key_bytes >= MIN_SECRET_KEY_BYTES:
+        return settings
+    if settings.is_production:
+        problem = "is missing" if key_bytes == 0 else f"is {key_bytes} bytes"
+        raise SettingsError(f"SECRET_KEY {problem}; production needs at least {MIN_SECRET_KEY_BYTES} bytes")
+    if key_bytes:
+        raise SettingsError(f"SECRET_KEY is {key_bytes} bytes; use at least {MIN_SECRET_KEY_BYTES} or leave it unset")
+    return msgspec.structs.replace(settings, secret_key=_dev_secret_key())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once on first use."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Liveness and other system routes."""

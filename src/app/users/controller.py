@@ -1,0 +1,100 @@
+"""Account routes: ``/users/me`` for the caller, ``/users`` and ``/users/{user_id}`` for admins and owners."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.core.pagination import Page, PageRequest, provide_page_request
+from app.users.deps import provide_users_service
+from app.users.guards import requires_self_or_superuser, requires_superuser
+from app.users.models import User
+from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserResponse, UserUpdate
+from app.users.service import UserService
+
+__all__ = ("UserController", "to_user_response")
+
+
+def to_user_response(user: User) -> UserResponse:
+    return msgspec.convert(user, UserResponse, from_attributes=True)
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+    dependencies = {
+        "users_service": Provide(provide_users_service, sync_to_thread=False),
+        "page_request": Provide(provide_page_request, sync_to_thread=False),
+    }
+
+    @get("/me", operation_id="getMe", sync_to_thread=True)
+    def get_me(self, current_user: NamedDependency[User]) -> UserResponse:
+        """The caller's own account."""
+        return to_user_response(current_user)
+
+    @patch("/me", operation_id="updateMe", sync_to_thread=True)
+    def update_me(
+        self,
+        data: JSONBody[UserUpdate],
+        current_user: NamedDependency[User],
+        users_service: NamedDependency[UserService],
+    ) -> UserResponse:
+        """Change one's own account. A new password needs `current_password` and signs out every session."""
+        user = users_service.update_account(current_user, data, actor=current_user)
+        return to_user_response(user)
+
+    @delete("/me", operation_id="deleteMe", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    def delete_me(self, current_user: NamedDependency[User], users_service: NamedDependency[UserService]) -> None:
+        """Delete one's own account and every token issued to it."""
+        users_service.delete_account(current_user.id)
+
+    @get("/", operation_id="listUsers", guards=[requires_superuser], sync_to_thread=True)
+    def list_users(
+        self,
+        users_service: NamedDependency[UserService],
+        page_request: NamedDependency[PageRequest],
+        q: Annotated[str | None, QueryParameter(max_length=100, description="matches email or names")] = None,
+    ) -> Page[UserResponse]:
+        """All accounts, newest first (superusers only)."""
+        return users_service.list_page(page_request, q).map(to_user_response)
+
+    @post(
+        "/", operation_id="createUser", guards=[requires_superuser], status_code=HTTP_201_CREATED, sync_to_thread=True
+    )
+    def create_user(self, data: JSONBody[UserAdminCreate], users_service: NamedDependency[UserService]) -> UserResponse:
+        """Create an account with any flags (superusers only)."""
+        return to_user_response(users_service.create_by_admin(data))
+
+    @get("/{user_id:str}", operation_id="getUser", guards=[requires_self_or_superuser], sync_to_thread=True)
+    def get_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> UserResponse:
+        """One account: one's own, or any for a superuser."""
+        return to_user_response(users_service.get(user_id))
+
+    @patch("/{user_id:str}", operation_id="updateUser", guards=[requires_self_or_superuser], sync_to_thread=True)
+    def update_user(
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserAdminUpdate],
+        current_user: NamedDependency[User],
+        users_service: NamedDependency[UserService],
+    ) -> UserResponse:
+        """Change an account; the flags are for superusers only."""
+        user = users_service.update_account(users_service.get(user_id), data, actor=current_user)
+        return to_user_response(user)
+
+    @delete(
+        "/{user_id:str}",
+        operation_id="deleteUser",
+        guards=[requires_superuser],
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+    )
+    def delete_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> None:
+        """Delete any account (superusers only)."""
+        users_service.delete_account(user_id)

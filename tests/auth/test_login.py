@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from app.core.security import PasswordHashing
+from app.core.settings import Settings
+from app.users.models import User
+from tests.factories import API, DEFAULT_PASSWORD, Accounts
+
+LOGIN = f"{API}/auth/login"
+REFUSAL = {"status_code": 401, "detail": "Incorrect email or password"}
+
+
+def test_login_with_the_oauth2_form_returns_a_token_pair(client: TestClient[Litestar], accounts: Accounts) -> None:
+    body = accounts.register()
+    response = client.post(LOGIN, data={"username": body["email"].upper(), "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == 30 * 60
+    assert len(tokens["refresh_token"]) >= 43  # 256 bits, base64url
+    me = client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.json()["id"] == body["id"]
+    assert "set-cookie" not in response.headers
+
+
+def test_login_also_accepts_json(client: TestClient[Litestar], accounts: Accounts) -> None:
+    body = accounts.register()
+    response = client.post(LOGIN, json={"username": body["email"], "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "bearer"
+
+
+@pytest.mark.parametrize("case", ["unknown email", "wrong password", "inactive user"])
+def test_every_login_refusal_is_the_same_401(
+    client: TestClient[Litestar], accounts: Accounts, migrated: Engine, case: str
+) -> None:
+    body = accounts.register()
+    email, password = body["email"], DEFAULT_PASSWORD
+    if case == "unknown email":
+        email = "nobody@example.com"
+    elif case == "wrong password":
+        password = "not the password"
+    else:
+        with Session(migrated) as session:
+            session.execute(update(User).where(User.email == email).values(is_active=False))
+            session.commit()
+    response = client.post(LOGIN, data={"username": email, "password": password})
+    assert response.status_code == 401
+    assert response.json() == REFUSAL
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, migrated: Engine) -> None:
+    from app.core.errors import AuthenticationFailedError
+    from app.users.service import UserService
+
+    class CountingHashing(PasswordHashing):
+        verifications = 0
+
+        def verify(self, hashed: str, password: str) -> bool:
+            CountingHashing.verifications += 1
+            return super().verify(hashed, password)
+
+    with Session(migrated) as session:
+        service = UserService(session=session, passwords=CountingHashing(settings))
+        with pytest.raises(AuthenticationFailedError):
+            service.authenticate("ghost@example.com", "whatever-pass")
+    assert CountingHashing.verifications == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"username=a%40example.com", "application/x-www-form-urlencoded"),
+        (b'{"username": "a@example.com"}', "application/json"),
+        (b"{not json", "application/json"),
+    ],
+)
+def test_incomplete_login_bodies_are_422(client: TestClient[Litestar], content: bytes, content_type: str) -> None:
+    response = client.post(LOGIN, content=content, headers={"content-type": content_type})
+    assert response.status_code == 422
+    assert response.json()["status_code"] == 422
+
+
+def test_login_rehashes_a_hash_made_with_older_parameters(
+    client: TestClient[Litestar], accounts: Accounts, migrated: Engine
+) -> None:
+    body = accounts.register()
+    weaker = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(DEFAULT_PASSWORD)
+    with Session(migrated) as session:
+        session.execute(update(User).where(User.email == body["email"]).values(hashed_password=weaker))
+        session.commit()
+    accounts.login(body["email"])
+    with Session(migrated) as session:
+        stored = session.scalar(select(User.hashed_password).where(User.email == body["email"]))
+    assert stored is not None
+    assert stored != weaker
+    assert "m=1024,t=1,p=1" in stored
+    accounts.login(body["email"])

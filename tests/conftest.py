@@ -1,0 +1,129 @@
+"""Fixtures: every HTTP test runs once on SQLite and once on PostgreSQL, each migrated with Alembic.
+
+PostgreSQL is the real server on 127.0.0.1:5432 (``TEST_POSTGRES_URL`` overrides it). Without it the
+PostgreSQL half is skipped on a developer machine and fails under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from advanced_alchemy.alembic.commands import AlembicCommands
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine, text
+
+from app.application import create_app
+from app.core.database import build_engine, build_sqlalchemy_config
+from app.core.settings import Settings, load_settings
+from tests.factories import Accounts
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TABLES_CHILD_FIRST = ("refresh_token", "user_account")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def _postgres_database(name: str) -> str:
+    """(Re)create an empty database ``name`` and return its SQLAlchemy URL."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        _unavailable(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {exc}")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+
+
+def make_settings(database_url: str, **overrides: str) -> Settings:
+    """Test settings: cheap argon2 so hashing doesn't dominate, a fixed key, no .env file."""
+    environ = {
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-that-is-at-least-32-bytes-long",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        **overrides,
+    }
+    return load_settings(environ, env_file=None)
+
+
+@pytest.fixture(scope="session")
+def worker_id_suffix(worker_id: str) -> str:
+    return "" if worker_id == "master" else f"_{worker_id}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id_suffix: str
+) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'inkwell.sqlite3'}"
+    return _postgres_database(f"inkwell_test{worker_id_suffix}")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[Engine]:
+    """The database at Alembic's head revision, migrated the way `litestar database upgrade` does it."""
+    engine = build_engine(settings)
+    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, migrated: Engine) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def session_client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app=app) as client:
+        yield client
+
+
+def _empty_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES_CHILD_FIRST)} CASCADE"))
+        else:
+            for table in TABLES_CHILD_FIRST:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(session_client: TestClient[Litestar], migrated: Engine) -> Iterator[TestClient[Litestar]]:
+    """A client on a database emptied after each test."""
+    yield session_client
+    _empty_tables(migrated)
+
+
+@pytest.fixture
+def accounts(client: TestClient[Litestar], settings: Settings, migrated: Engine) -> Accounts:
+    return Accounts(client, settings, migrated)
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

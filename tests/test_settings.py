@@ -1,0 +1,90 @@
+"""Settings: typed, validated at start-up, one clear line per bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core.settings import AppEnv, SettingsError, load_settings, normalise_database_url
+
+LONG_KEY = "k" * 32
+
+
+def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({}, env_file=None)
+    assert settings.app_env is AppEnv.DEVELOPMENT
+    assert settings.api_v1_str == "/api/v1"
+    assert settings.database_url.startswith("sqlite:///")
+    assert (settings.access_token_expire_minutes, settings.refresh_token_expire_days) == (30, 7)
+    assert len(settings.secret_key) >= 32
+    # The generated development key is kept, so every worker and restart shares it.
+    assert load_settings({}, env_file=None).secret_key == settings.secret_key
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
+        ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("sqlite:///var/x.db", "sqlite:///var/x.db"),
+    ],
+)
+def test_database_url_is_normalised(url: str, expected: str) -> None:
+    assert normalise_database_url(url) == expected
+    assert load_settings({"DATABASE_URL": url, "SECRET_KEY": LONG_KEY}, env_file=None).database_url == expected
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"PROJECT_NAME=FromFile\nSECRET_KEY={LONG_KEY}\nCORS_ORIGINS=https://a.example, https://b.example\n"
+    )
+    settings = load_settings({"PROJECT_NAME": "FromEnv"}, env_file=env_file)
+    assert settings.project_name == "FromEnv"
+    assert settings.secret_key == LONG_KEY
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ACCESS_TOKEN_EXPIRE_MINUTES": "soon"}, "invalid setting ACCESS_TOKEN_EXPIRE_MINUTES"),
+        ({"ACCESS_TOKEN_EXPIRE_MINUTES": "0"}, "invalid setting ACCESS_TOKEN_EXPIRE_MINUTES"),
+        ({"APP_ENV": "staging"}, "invalid setting APP_ENV"),
+        ({"DEBUG": "perhaps"}, "invalid setting DEBUG"),
+        ({"APP_ENV": "production"}, "SECRET_KEY is missing"),
+        ({"APP_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
+    ],
+)
+def test_bad_values_raise_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ, env_file=None)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_production_accepts_a_long_key() -> None:
+    settings = load_settings({"APP_ENV": "PRODUCTION", "SECRET_KEY": LONG_KEY}, env_file=None)
+    assert settings.is_production
+
+
+def test_the_server_entry_point_exits_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", "import app.main"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["inkwell: SECRET_KEY is missing; production needs at least 32 bytes"]
