@@ -23,6 +23,7 @@ from app.core.settings import Settings, load_settings
 from tests.factories import Accounts
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE_PREFIX = os.environ.get("TEST_DATABASE_PREFIX", "inkwell_test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TABLES_CHILD_FIRST = ("refresh_token", "user_account")
 
@@ -70,7 +71,7 @@ def database_url(
 ) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'inkwell.sqlite3'}"
-    return _postgres_database(f"inkwell_test{worker_id_suffix}")
+    return _postgres_database(f"{DATABASE_PREFIX}{worker_id_suffix}")
 
 
 @pytest.fixture(scope="session")

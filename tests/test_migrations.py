@@ -16,12 +16,12 @@ from sqlalchemy import inspect
 
 import app.models  # noqa: F401  (fills the metadata)
 from app.core.database import build_engine, build_sqlalchemy_config
-from tests.conftest import _postgres_database, make_settings
+from tests.conftest import DATABASE_PREFIX, _postgres_database, make_settings
 
 
 @pytest.fixture
 def empty_postgres(worker_id_suffix: str) -> str:
-    return _postgres_database(f"inkwell_migrations{worker_id_suffix}")
+    return _postgres_database(f"{DATABASE_PREFIX}_migrations{worker_id_suffix}")
 
 
 def test_upgrade_head_has_no_drift_and_downgrade_base_works(empty_postgres: str) -> None:
