@@ -20,12 +20,12 @@ from sqlalchemy import Engine, text
 from app.application import create_app
 from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.settings import Settings, load_settings
-from tests.factories import Accounts
+from tests.factories import Accounts, Posts
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE_PREFIX = os.environ.get("TEST_DATABASE_PREFIX", "inkwell_test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TABLES_CHILD_FIRST = ("refresh_token", "user_account")
+TABLES_CHILD_FIRST = ("post", "profile", "refresh_token", "user_account")
 
 
 def _unavailable(reason: str) -> None:
@@ -128,3 +128,8 @@ def is_postgres(database_url: str) -> bool:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def posts(client: TestClient[Litestar]) -> Posts:
+    return Posts(client)

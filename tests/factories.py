@@ -75,3 +75,24 @@ class Accounts:
             user_id, user_email = str(user.id), user.email
         tokens = self.login(user_email, password)
         return Actor(user_id, user_email, password, tokens["access_token"], tokens["refresh_token"])
+
+
+class Posts:
+    """Writes posts through the API as a given author."""
+
+    def __init__(self, client: TestClient[Litestar]) -> None:
+        self.client = client
+
+    def create(
+        self, author: Actor, *, title: str | None = None, published: bool = True, **extra: Any
+    ) -> dict[str, Any]:
+        payload = {
+            "title": title or f"Post {next(_sequence)}",
+            "content": extra.pop("content", "Some words about something. " * 20),
+            "is_published": published,
+            **extra,
+        }
+        response = self.client.post(f"{API}/posts", json=payload, headers=author.headers)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body

@@ -20,6 +20,8 @@ from app.core.logging import build_logging_config
 from app.core.openapi import build_openapi_config
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
+from app.posts.cli import PostsCLIPlugin
+from app.posts.controller import PostController, UserPostsController
 from app.system.controller import health
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     access_tokens = AccessTokenIssuer(settings)
     jwt_auth = build_jwt_auth(settings, db_config, passwords)
 
-    api_v1 = Router(path=settings.api_v1_str, route_handlers=[AuthController, UserController])
+    api_v1 = Router(
+        path=settings.api_v1_str, route_handlers=[AuthController, UserController, PostController, UserPostsController]
+    )
     return Litestar(
         route_handlers=[health, api_v1],
         dependencies={
@@ -60,7 +64,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "access_tokens": Provide(lambda: access_tokens, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
         },
-        plugins=[SQLAlchemyPlugin(config=db_config), UsersCLIPlugin(db_config, passwords)],
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            UsersCLIPlugin(db_config, passwords),
+            PostsCLIPlugin(db_config, passwords),
+        ],
         on_app_init=[jwt_auth.on_app_init],
         on_startup=[lambda: _bootstrap_superuser(settings, db_config, passwords)],
         exception_handlers=exception_handlers(),

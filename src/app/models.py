@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.auth.models import RefreshToken
-from app.users.models import User
+from app.posts.models import Post
+from app.users.models import Profile, User
 
-__all__ = ("RefreshToken", "User")
+__all__ = ("Post", "Profile", "RefreshToken", "User")

@@ -12,9 +12,10 @@ from litestar.security.jwt import Token
 if TYPE_CHECKING:
     from app.core.settings import Settings
 
-__all__ = ("ACCESS_TOKEN_TYPE", "ALGORITHM", "AccessToken", "AccessTokenIssuer")
+__all__ = ("ACCESS_TOKEN_TYPE", "ALGORITHM", "REQUIRED_CLAIMS", "AccessToken", "AccessTokenIssuer")
 
 ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("exp", "iat", "jti")
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105  (a claim value, not a secret)
 
 

@@ -7,14 +7,17 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
+from sqlalchemy.orm import Session
 
 from app.auth.access_tokens import AccessTokenIssuer
+from app.auth.middleware import authenticate_bearer
 from app.auth.service import AuthService
+from app.core.security import PasswordHashing
 from app.core.settings import Settings
 from app.users.models import User
 from app.users.service import UserService
 
-__all__ = ("provide_auth_service", "provide_current_user")
+__all__ = ("provide_auth_service", "provide_current_user", "provide_optional_user")
 
 
 def provide_auth_service(
@@ -28,3 +31,16 @@ def provide_auth_service(
 def provide_current_user(request: Request[User, Any, Any]) -> User:
     """The authenticated user, loaded by the auth middleware with the request's session."""
     return request.user
+
+
+def provide_optional_user(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    db_session: NamedDependency[Session],
+    passwords: NamedDependency[PasswordHashing],
+) -> User | None:
+    """On public routes: the caller if a bearer token came with the request, else None; a bad token is 401."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    return authenticate_bearer(authorization, settings, db_session, passwords)

@@ -6,16 +6,24 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.core.pagination import Page, PageRequest, provide_page_request
-from app.users.deps import provide_users_service
+from app.users.deps import provide_profiles_service, provide_users_service
 from app.users.guards import requires_self_or_superuser, requires_superuser
-from app.users.models import User
-from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserResponse, UserUpdate
+from app.users.models import Profile, User
+from app.users.profiles import ProfileService
+from app.users.schemas import (
+    ProfileResponse,
+    ProfileUpdate,
+    UserAdminCreate,
+    UserAdminUpdate,
+    UserResponse,
+    UserUpdate,
+)
 from app.users.service import UserService
 
 __all__ = ("UserController", "to_user_response")
@@ -25,11 +33,16 @@ def to_user_response(user: User) -> UserResponse:
     return msgspec.convert(user, UserResponse, from_attributes=True)
 
 
+def to_profile_response(profile: Profile) -> ProfileResponse:
+    return msgspec.convert(profile, ProfileResponse, from_attributes=True)
+
+
 class UserController(Controller):
     path = "/users"
     tags = ["users"]
     dependencies = {
         "users_service": Provide(provide_users_service, sync_to_thread=False),
+        "profiles_service": Provide(provide_profiles_service, sync_to_thread=False),
         "page_request": Provide(provide_page_request, sync_to_thread=False),
     }
 
@@ -53,6 +66,23 @@ class UserController(Controller):
     def delete_me(self, current_user: NamedDependency[User], users_service: NamedDependency[UserService]) -> None:
         """Delete one's own account and every token issued to it."""
         users_service.delete_account(current_user.id)
+
+    @get("/me/profile", operation_id="getMyProfile", sync_to_thread=True)
+    def get_my_profile(
+        self, current_user: NamedDependency[User], profiles_service: NamedDependency[ProfileService]
+    ) -> ProfileResponse:
+        """The caller's profile; 404 until one is created."""
+        return to_profile_response(profiles_service.get_for(current_user))
+
+    @put("/me/profile", operation_id="replaceMyProfile", sync_to_thread=True)
+    def replace_my_profile(
+        self,
+        data: JSONBody[ProfileUpdate],
+        current_user: NamedDependency[User],
+        profiles_service: NamedDependency[ProfileService],
+    ) -> ProfileResponse:
+        """Create or replace the caller's profile; fields left out are cleared."""
+        return to_profile_response(profiles_service.replace(current_user, data))
 
     @get("/", operation_id="listUsers", guards=[requires_superuser], sync_to_thread=True)
     def list_users(

@@ -1,12 +1,15 @@
-"""The ``user_account`` table."""
+"""The ``user_account`` and ``profile`` tables."""
 
 from __future__ import annotations
 
-from advanced_alchemy.base import UUIDv7AuditBase
-from sqlalchemy import Boolean, String
-from sqlalchemy.orm import Mapped, mapped_column
+from uuid import UUID
 
-__all__ = ("User",)
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import GUID
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+__all__ = ("Profile", "User")
 
 
 class User(UUIDv7AuditBase):
@@ -22,7 +25,24 @@ class User(UUIDv7AuditBase):
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # Joined: the profile is part of every user response, so it rides on the same query.
+    profile: Mapped[Profile | None] = relationship(
+        back_populates="user", lazy="joined", cascade="all, delete-orphan", passive_deletes=True
+    )
+
     @property
     def full_name(self) -> str:
         names = " ".join(part for part in (self.first_name, self.last_name) if part)
         return names or self.email
+
+
+class Profile(UUIDv7AuditBase):
+    """A user's public profile: at most one per user, deleted with the user."""
+
+    __tablename__ = "profile"
+
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    bio: Mapped[str | None] = mapped_column(Text, default=None)
+    avatar_url: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    user: Mapped[User] = relationship(back_populates="profile", lazy="raise")

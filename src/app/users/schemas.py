@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -10,7 +11,21 @@ from msgspec import UNSET, UnsetType
 
 from app.core.schemas import Email, Name, Password
 
-__all__ = ("UserAdminCreate", "UserAdminUpdate", "UserRegistration", "UserResponse", "UserUpdate")
+__all__ = (
+    "ProfileResponse",
+    "ProfileUpdate",
+    "UserAdminCreate",
+    "UserAdminUpdate",
+    "UserRegistration",
+    "UserResponse",
+    "UserUpdate",
+)
+
+AvatarUrl = Annotated[
+    str,
+    msgspec.Meta(max_length=500, pattern=r"^https?://[^\s/$.?#][^\s]*$", description="an http or https URL"),
+]
+Bio = Annotated[str, msgspec.Meta(max_length=5000)]
 
 
 class UserRegistration(msgspec.Struct, kw_only=True):
@@ -48,6 +63,18 @@ class UserAdminUpdate(UserUpdate, kw_only=True):
     is_verified: bool | UnsetType = UNSET
 
 
+class ProfileUpdate(msgspec.Struct, kw_only=True):
+    """A whole profile; a field left out is cleared."""
+
+    bio: Bio | None = None
+    avatar_url: AvatarUrl | None = None
+
+
+class ProfileResponse(msgspec.Struct, kw_only=True):
+    bio: str | None
+    avatar_url: str | None
+
+
 class UserResponse(msgspec.Struct, kw_only=True):
     """An account as clients see it; the password hash never leaves the service layer."""
 
@@ -59,5 +86,6 @@ class UserResponse(msgspec.Struct, kw_only=True):
     is_active: bool
     is_superuser: bool
     is_verified: bool
+    profile: ProfileResponse | None
     created_at: datetime
     updated_at: datetime

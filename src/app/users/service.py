@@ -64,6 +64,7 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
             hashed_password=self.passwords.hash(data.password),
             first_name=data.first_name,
             last_name=data.last_name,
+            profile=None,
             **flags,
         )
         self.repository.add(user)

@@ -1,0 +1,1 @@
+"""The posts domain: drafts and published posts, with their authors."""

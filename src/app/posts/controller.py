@@ -1,0 +1,141 @@
+"""Post routes: the public feed and post pages, authoring, and per-user listings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.auth.deps import provide_optional_user
+from app.core.pagination import Page, PageRequest, provide_page_request
+from app.posts.deps import provide_posts_service
+from app.posts.models import Post
+from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
+from app.posts.service import PostService
+from app.users.deps import provide_users_service
+from app.users.models import User
+from app.users.service import UserService
+
+__all__ = ("PostController", "UserPostsController")
+
+GET_POST_ROUTE = "posts:get"
+
+POST_DEPENDENCIES = {
+    "posts_service": Provide(provide_posts_service, sync_to_thread=False),
+    "page_request": Provide(provide_page_request, sync_to_thread=False),
+}
+
+
+def to_post_response(post: Post) -> PostResponse:
+    return msgspec.convert(post, PostResponse, from_attributes=True)
+
+
+def to_list_item(post: Post) -> PostListItem:
+    return msgspec.convert(post, PostListItem, from_attributes=True)
+
+
+class PostController(Controller):
+    path = "/posts"
+    tags = ["posts"]
+    dependencies = {**POST_DEPENDENCIES, "viewer": Provide(provide_optional_user, sync_to_thread=True)}
+
+    @get("/", operation_id="listPosts", exclude_from_auth=True, sync_to_thread=True)
+    def list_posts(
+        self,
+        posts_service: NamedDependency[PostService],
+        page_request: NamedDependency[PageRequest],
+        author_id: Annotated[UUID | None, QueryParameter(description="only this author's posts")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=200,
+                description="search: PostgreSQL full-text over title and content; SQLite, title substring",
+            ),
+        ] = None,
+        order: Annotated[PostOrder, QueryParameter(description="sort order")] = "-published_at",
+    ) -> Page[PostListItem]:
+        """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
+        return posts_service.list_published(page_request, order, author_id, q).map(to_list_item)
+
+    @get("/{post_id:str}", operation_id="getPost", name=GET_POST_ROUTE, exclude_from_auth=True, sync_to_thread=True)
+    def get_post(
+        self,
+        post_id: FromPath[UUID],
+        posts_service: NamedDependency[PostService],
+        viewer: NamedDependency[User | None],
+    ) -> PostResponse:
+        """A published post; a draft only for its author or a superuser (404 for anyone else)."""
+        return to_post_response(posts_service.get_visible(post_id, viewer))
+
+    @post(
+        "/",
+        operation_id="createPost",
+        status_code=HTTP_201_CREATED,
+        response_headers=[ResponseHeader(name="Location", description="URL of the new post", documentation_only=True)],
+        sync_to_thread=True,
+    )
+    def create_post(
+        self,
+        request: Request[User, Any, Any],
+        data: JSONBody[PostCreate],
+        current_user: NamedDependency[User],
+        posts_service: NamedDependency[PostService],
+    ) -> Response[PostResponse]:
+        """Write a post, as a draft unless `is_published` is true."""
+        created = posts_service.create_post(current_user, data)
+        location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
+        return Response(to_post_response(created), status_code=HTTP_201_CREATED, headers={"Location": location})
+
+    @patch("/{post_id:str}", operation_id="updatePost", sync_to_thread=True)
+    def update_post(
+        self,
+        post_id: FromPath[UUID],
+        data: JSONBody[PostUpdate],
+        current_user: NamedDependency[User],
+        posts_service: NamedDependency[PostService],
+    ) -> PostResponse:
+        """Change a post (author or superuser). Someone else's published post is 403, their draft 404."""
+        return to_post_response(posts_service.update_post(post_id, data, current_user))
+
+    @delete("/{post_id:str}", operation_id="deletePost", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    def delete_post(
+        self, post_id: FromPath[UUID], current_user: NamedDependency[User], posts_service: NamedDependency[PostService]
+    ) -> None:
+        """Delete a post (author or superuser), with the same refusals as changing it."""
+        posts_service.delete_post(post_id, current_user)
+
+
+class UserPostsController(Controller):
+    path = "/users"
+    tags = ["posts"]
+    dependencies = {**POST_DEPENDENCIES, "users_service": Provide(provide_users_service, sync_to_thread=False)}
+
+    @get("/me/posts", operation_id="listMyPosts", sync_to_thread=True)
+    def list_my_posts(
+        self,
+        current_user: NamedDependency[User],
+        posts_service: NamedDependency[PostService],
+        page_request: NamedDependency[PageRequest],
+        is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
+    ) -> Page[PostListItem]:
+        """The caller's own posts, drafts included, newest first."""
+        return posts_service.list_by_author(page_request, current_user.id, is_published).map(to_list_item)
+
+    @get("/{user_id:str}/posts", operation_id="listUserPosts", exclude_from_auth=True, sync_to_thread=True)
+    def list_user_posts(
+        self,
+        user_id: FromPath[UUID],
+        posts_service: NamedDependency[PostService],
+        users_service: NamedDependency[UserService],
+        page_request: NamedDependency[PageRequest],
+    ) -> Page[PostListItem]:
+        """A user's published posts, newest first; 404 if there is no such user."""
+        users_service.get(user_id)
+        return posts_service.list_published(page_request, "-published_at", author_id=user_id).map(to_list_item)

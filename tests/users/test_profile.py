@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.factories import API, Accounts
+
+PROFILE = f"{API}/users/me/profile"
+
+
+def test_profile_is_404_until_created_then_replaced_whole(client: TestClient[Litestar], accounts: Accounts) -> None:
+    actor = accounts.user()
+    assert client.get(PROFILE, headers=actor.headers).status_code == 404
+    assert client.get(f"{API}/users/me", headers=actor.headers).json()["profile"] is None
+
+    created = client.put(
+        PROFILE, headers=actor.headers, json={"bio": "Poet.", "avatar_url": "https://img.example/a.png"}
+    )
+    assert created.status_code == 200, created.text
+    assert created.json() == {"bio": "Poet.", "avatar_url": "https://img.example/a.png"}
+    assert client.get(PROFILE, headers=actor.headers).json() == created.json()
+    assert client.get(f"{API}/users/me", headers=actor.headers).json()["profile"] == created.json()
+
+    replaced = client.put(PROFILE, headers=actor.headers, json={"bio": "Novelist."})
+    assert replaced.json() == {"bio": "Novelist.", "avatar_url": None}
+
+
+def test_profile_requires_a_token(client: TestClient[Litestar]) -> None:
+    assert client.get(PROFILE).status_code == 401
+    assert client.put(PROFILE, json={"bio": "x"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"bio": "x" * 5001}, "bio"),
+        ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
+        ({"avatar_url": "ftp://files.example/a.png"}, "avatar_url"),
+        ({"avatar_url": "https://example.com/" + "a" * 490}, "avatar_url"),
+    ],
+)
+def test_invalid_profiles_are_422(
+    client: TestClient[Litestar], accounts: Accounts, payload: dict[str, str], field: str
+) -> None:
+    actor = accounts.user()
+    response = client.put(PROFILE, headers=actor.headers, json=payload)
+    assert response.status_code == 422
+    assert response.json()["extra"][0]["key"] == field
+    assert client.get(PROFILE, headers=actor.headers).status_code == 404
