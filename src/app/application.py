@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
 from app.auth.access_tokens import AccessTokenIssuer
@@ -16,13 +15,21 @@ from app.auth.deps import provide_current_user
 from app.auth.middleware import build_jwt_auth
 from app.core.database import build_sqlalchemy_config
 from app.core.errors import exception_handlers
+from app.core.http import (
+    MAX_REQUEST_BODY_BYTES,
+    build_cors_config,
+    security_headers,
+    security_headers_middleware,
+)
 from app.core.logging import build_logging_config
+from app.core.metrics import MetricsController, build_prometheus_config
 from app.core.openapi import build_openapi_config
+from app.core.request_context import request_context_middleware
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
 from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
-from app.system.controller import health
+from app.system.controller import HealthController
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
 from app.users.service import UserService
@@ -56,8 +63,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api_v1 = Router(
         path=settings.api_v1_str, route_handlers=[AuthController, UserController, PostController, UserPostsController]
     )
-    return Litestar(
-        route_handlers=[health, api_v1],
+    app = Litestar(
+        route_handlers=[HealthController, MetricsController, api_v1],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "passwords": Provide(lambda: passwords, use_cache=True, sync_to_thread=False),
@@ -72,8 +79,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[jwt_auth.on_app_init],
         on_startup=[lambda: _bootstrap_superuser(settings, db_config, passwords)],
         exception_handlers=exception_handlers(),
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        middleware=[build_prometheus_config(settings.project_name).middleware],
+        cors_config=build_cors_config(settings),
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=build_openapi_config(settings),
         logging_config=build_logging_config(debug=settings.debug),
         debug=settings.debug,
     )
+    # Outside routing and every middleware, so unmatched routes and auth refusals are logged and carry an id too.
+    app.asgi_handler = request_context_middleware(
+        security_headers_middleware(app.asgi_handler, security_headers(settings))
+    )
+    return app

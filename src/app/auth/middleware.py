@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ("authenticate_bearer", "build_jwt_auth", "user_for_token")
 
-PUBLIC_PATHS = ["^/schema", "^/health"]
+PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
 
 def user_for_token(token: AccessToken, session: Session, passwords: PasswordHashing) -> User | None:

@@ -135,6 +135,11 @@ def _sqlalchemy_error(request: Request[Any, Any, Any], exc: sa_exc.SQLAlchemyErr
     return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
 
 
+def _too_deeply_nested(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
+    # msgspec's JSON decoder raises RecursionError on absurdly nested input; that is the client's fault.
+    return _json_error(request, HTTP_400_BAD_REQUEST, "The request body is nested too deeply")
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         return create_exception_response(request, exc)
@@ -150,5 +155,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         NotAuthorizedException: _not_authorized,
         RepositoryError: _repository_error,
         sa_exc.SQLAlchemyError: _sqlalchemy_error,
+        RecursionError: _too_deeply_nested,
         Exception: _unexpected_error,
     }

@@ -1,0 +1,60 @@
+"""Dependency checks for ``GET /health/ready``: each bounded by a short timeout, none raising."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+import redis
+from litestar.concurrency import sync_to_thread
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Engine
+
+__all__ = ("CHECK_TIMEOUT_SECONDS", "DependencyState", "check_broker", "check_database")
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+class DependencyState(msgspec.Struct, kw_only=True):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = None
+
+
+async def _bounded(check: Callable[[], str | None]) -> DependencyState:
+    try:
+        detail = await asyncio.wait_for(sync_to_thread(check), timeout=CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return DependencyState(status="unavailable", detail=f"no answer within {CHECK_TIMEOUT_SECONDS:g} s")
+    except Exception as exc:  # noqa: BLE001  (a readiness probe reports every failure instead of raising)
+        return DependencyState(status="unavailable", detail=type(exc).__name__)
+    return DependencyState(status="ok", detail=detail)
+
+
+async def check_database(engine: Engine) -> DependencyState:
+    def ping() -> str:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return engine.dialect.name
+
+    return await _bounded(ping)
+
+
+async def check_broker(redis_url: str | None) -> DependencyState:
+    """Redis when configured; the embedded development broker needs no service and is always ready."""
+    if redis_url is None:
+        return DependencyState(status="ok", detail="embedded")
+
+    def ping() -> str:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return "redis"
+
+    return await _bounded(ping)

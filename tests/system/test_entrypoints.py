@@ -1,0 +1,61 @@
+"""The WSGI entry (a2wsgi, lifespan handled) answers exactly like the ASGI entry, over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from advanced_alchemy.alembic.commands import AlembicCommands
+
+from app.core.database import build_engine, build_sqlalchemy_config
+from tests.conftest import make_settings
+from tests.servers import granian
+
+API = "/api/v1"
+
+
+def _comparable(response: httpx.Response) -> tuple[int, object, str | None]:
+    return response.status_code, response.json(), response.headers.get("x-content-type-options")
+
+
+def test_wsgi_entry_matches_asgi_entry(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'entry.sqlite3'}"
+    settings = make_settings(database_url)
+    engine = build_engine(settings)
+    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
+    engine.dispose()
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": settings.secret_key,
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+    }
+    with (
+        granian("app.main:app", "asgi", env) as asgi,
+        granian("app.wsgi:application", "wsgi", env, "--blocking-threads", "8") as wsgi,
+    ):
+        created = httpx.post(f"{wsgi}{API}/auth/register", json={"email": "w@example.com", "password": "wsgi-pass-1"})
+        assert created.status_code == 201, created.text
+        tokens = httpx.post(f"{asgi}{API}/auth/login", data={"username": "w@example.com", "password": "wsgi-pass-1"})
+        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        post = httpx.post(
+            f"{wsgi}{API}/posts", headers=headers, json={"title": "Hi", "content": "x", "is_published": True}
+        )
+        assert post.status_code == 201
+        assert post.headers["location"] == f"{API}/posts/{post.json()['id']}"
+
+        requests = [
+            ("GET", "/health", {}),
+            ("GET", f"{API}/users/me", {"headers": headers}),
+            ("GET", f"{API}/users/me", {}),
+            ("GET", f"{API}/posts", {}),
+            ("GET", f"{API}/posts/{post.json()['id']}", {}),
+            ("GET", f"{API}/posts", {"params": {"size": 101}}),
+            ("GET", f"{API}/nowhere", {}),
+            ("POST", f"{API}/auth/register", {"json": {"email": "w@example.com", "password": "wsgi-pass-1"}}),
+        ]
+        for method, path, kwargs in requests:
+            from_asgi = httpx.request(method, f"{asgi}{path}", **kwargs)  # type: ignore[arg-type]
+            from_wsgi = httpx.request(method, f"{wsgi}{path}", **kwargs)  # type: ignore[arg-type]
+            assert _comparable(from_asgi) == _comparable(from_wsgi), (method, path)

@@ -1,0 +1,107 @@
+"""Security headers, CORS, body limits, request ids and the access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from app.application import create_app
+from tests.conftest import make_settings
+from tests.factories import API, Accounts
+
+BASE_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+}
+
+
+def test_security_headers_on_every_kind_of_response(client: TestClient[Litestar], accounts: Accounts) -> None:
+    actor = accounts.user()
+    responses = [
+        client.get("/health"),
+        client.get(f"{API}/users/me", headers=actor.headers),
+        client.get(f"{API}/users/me"),
+        client.get("/no/such/route"),
+        client.post(f"{API}/auth/register", json={"email": "bad"}),
+        client.delete("/health"),
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 401, 404, 422, 405]
+    for response in responses:
+        for name, value in BASE_HEADERS.items():
+            assert response.headers.get(name) == value, (response.request.url, name)
+        assert "strict-transport-security" not in response.headers
+        assert response.headers["content-type"].startswith("application/json")
+
+
+def test_hsts_in_production(database_url: str) -> None:
+    settings = make_settings(database_url, APP_ENV="production")
+    with TestClient(app=create_app(settings)) as client:
+        assert client.get("/health").headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_cors_exactly_as_configured(database_url: str, client: TestClient[Litestar]) -> None:
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    assert "access-control-allow-origin" not in client.options(f"{API}/posts", headers=preflight).headers
+    settings = make_settings(database_url, CORS_ORIGINS="https://app.example")
+    with TestClient(app=create_app(settings)) as cors_client:
+        allowed = cors_client.options(f"{API}/posts", headers=preflight)
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        other = cors_client.options(f"{API}/posts", headers={**preflight, "Origin": "https://evil.example"})
+        assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+        simple = cors_client.get("/health", headers={"Origin": "https://app.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_oversized_body_is_413(client: TestClient[Litestar], accounts: Accounts) -> None:
+    actor = accounts.user()
+    body = json.dumps({"title": "big", "content": "x" * (1024 * 1024 + 1)})
+    response = client.post(f"{API}/posts", content=body, headers={**actor.headers, "content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 413
+
+
+@pytest.mark.parametrize("depth", [50, 100_000])
+def test_deeply_nested_json_is_a_quick_4xx(client: TestClient[Litestar], depth: int) -> None:
+    nested = '{"email": "a@example.com", "password": "long-enough", "x": ' + "[" * depth + "]" * depth + "}"
+    response = client.post(f"{API}/auth/register", content=nested, headers={"content-type": "application/json"})
+    assert response.status_code in {201, 400, 413, 422}
+    assert response.status_code != 500
+
+
+def test_request_id_is_echoed_or_generated(client: TestClient[Litestar]) -> None:
+    echoed = client.get("/health", headers={"X-Request-ID": "req-42.abc"})
+    assert echoed.headers["x-request-id"] == "req-42.abc"
+    generated = client.get("/health")
+    assert len(generated.headers["x-request-id"]) == 32
+    forged = client.get("/health", headers={"X-Request-ID": "bad id\nwith newline"[:10] + " " * 200})
+    assert forged.headers["x-request-id"] != forged.request.headers["x-request-id"]
+
+
+def test_one_access_log_line_per_request_without_secrets(
+    client: TestClient[Litestar], accounts: Accounts, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "log-me-never-123"
+    with caplog.at_level(logging.INFO):
+        actor = accounts.user(password=password)
+        client.get(f"{API}/users/me", headers={**actor.headers, "X-Request-ID": "trace-me"})
+        client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token})
+    access = [record for record in caplog.records if record.name == "inkwell.access"]
+    assert [(r.method, r.route, r.status) for r in access] == [  # type: ignore[attr-defined]
+        ("POST", "/api/v1/auth/register", 201),
+        ("POST", "/api/v1/auth/login", 200),
+        ("GET", "/api/v1/users/me", 200),
+        ("POST", "/api/v1/auth/refresh", 200),
+    ]
+    me = access[2]
+    assert me.request_id == "trace-me"  # type: ignore[attr-defined]
+    assert me.duration_ms >= 0  # type: ignore[attr-defined]
+    captured = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
+    for secret in (password, actor.access_token, actor.refresh_token, "Bearer"):
+        assert secret not in captured
