@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from advanced_alchemy.alembic.commands import AlembicCommands
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -22,6 +23,7 @@ from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.settings import Settings, load_settings
 from tests.factories import Accounts, Posts
 
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE_PREFIX = os.environ.get("TEST_DATABASE_PREFIX", "inkwell_test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -55,6 +57,8 @@ def make_settings(database_url: str, **overrides: str) -> Settings:
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
+        # Every test registers from one client address; the limits have tests of their own.
+        "RATE_LIMITS_ENABLED": "false",
         **overrides,
     }
     return load_settings(environ, env_file=None)
@@ -72,6 +76,30 @@ def database_url(
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'inkwell.sqlite3'}"
     return _postgres_database(f"{DATABASE_PREFIX}{worker_id_suffix}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis logical database for the tests, emptied once per run."""
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        _unavailable(f"Redis is unreachable at {REDIS_TEST_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id_suffix: str) -> str:
+    """A migrated PostgreSQL database of its own, for tests that only make sense on a server database."""
+    url = _postgres_database(f"{DATABASE_PREFIX}_pg{worker_id_suffix}")
+    settings = make_settings(url)
+    engine = build_engine(settings)
+    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
+    engine.dispose()
+    return url
 
 
 @pytest.fixture(scope="session")

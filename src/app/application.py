@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
 
 from app.auth.access_tokens import AccessTokenIssuer
@@ -24,6 +25,8 @@ from app.core.http import (
 from app.core.logging import build_logging_config
 from app.core.metrics import MetricsController, build_prometheus_config
 from app.core.openapi import build_openapi_config
+from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
+from app.core.rate_limit import RateLimiter
 from app.core.request_context import request_context_middleware
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UsersCLIPlugin(db_config, passwords),
             PostsCLIPlugin(db_config, passwords),
         ],
+        state=State({RATE_LIMITER_KEY: RateLimiter(settings)}),
         on_app_init=[jwt_auth.on_app_init],
         on_startup=[lambda: _bootstrap_superuser(settings, db_config, passwords)],
         exception_handlers=exception_handlers(),

@@ -18,10 +18,12 @@ from app.auth.deps import provide_auth_service
 from app.auth.schemas import LoginForm, RefreshRequest, TokenPair
 from app.auth.service import AuthService
 from app.core.openapi import with_request_body
+from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
+from app.core.rate_limit import RateLimiter, rate_limited
 from app.users.controller import to_user_response
 from app.users.deps import provide_users_service
 from app.users.schemas import UserRegistration, UserResponse
-from app.users.service import UserService
+from app.users.service import UserService, normalise_email
 
 __all__ = ("AuthController",)
 
@@ -66,7 +68,12 @@ class AuthController(Controller):
     }
 
     @post(
-        "/register", operation_id="register", status_code=HTTP_201_CREATED, exclude_from_auth=True, sync_to_thread=True
+        "/register",
+        operation_id="register",
+        status_code=HTTP_201_CREATED,
+        guards=[rate_limited("register_ip")],
+        exclude_from_auth=True,
+        sync_to_thread=True,
     )
     def register(self, data: JSONBody[UserRegistration], users_service: NamedDependency[UserService]) -> UserResponse:
         """Create an account. Privilege flags in the body are ignored."""
@@ -76,6 +83,7 @@ class AuthController(Controller):
         "/login",
         operation_id="login",
         status_code=HTTP_200_OK,
+        guards=[rate_limited("login_ip")],
         exclude_from_auth=True,
         sync_to_thread=True,
         operation_class=with_request_body(LOGIN_REQUEST_BODY),
@@ -85,9 +93,18 @@ class AuthController(Controller):
     ) -> TokenPair:
         """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair."""
         credentials = parse_login_form(body, request.content_type[0])
+        limiter: RateLimiter = request.app.state[RATE_LIMITER_KEY]
+        limiter.hit("login_account", normalise_email(credentials.username))
         return auth_service.login(credentials.username, credentials.password)
 
-    @post("/refresh", operation_id="refresh", status_code=HTTP_200_OK, exclude_from_auth=True, sync_to_thread=True)
+    @post(
+        "/refresh",
+        operation_id="refresh",
+        status_code=HTTP_200_OK,
+        guards=[rate_limited("refresh_ip")],
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
     def refresh(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> TokenPair:
         """Spend a refresh token for a new pair. A token presented twice revokes every token of its login."""
         return auth_service.refresh(data.refresh_token)

@@ -53,6 +53,12 @@ def _postgres_engine(settings: Settings) -> Engine:
         "connect_timeout": settings.database_connect_timeout_seconds,
         "options": f"-c statement_timeout={settings.database_statement_timeout_ms}",
         "application_name": settings.project_name.lower(),
+        # A peer that vanished without closing (network partition) is noticed in seconds, not hours.
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 15_000,
     }
     return create_engine(
         settings.database_url,

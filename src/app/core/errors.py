@@ -48,6 +48,7 @@ class ServiceError(Exception):
     """A business rule refused the operation; ``detail`` is safe to show the client."""
 
     status_code = HTTP_400_BAD_REQUEST
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -85,8 +86,8 @@ def _is_database_outage(exc: BaseException | None) -> bool:
 
 
 def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
-    headers = BEARER_CHALLENGE if exc.status_code == HTTP_401_UNAUTHORIZED else None
-    return _json_error(request, exc.status_code, exc.detail, headers=headers)
+    headers = {**(exc.headers or {}), **(BEARER_CHALLENGE if exc.status_code == HTTP_401_UNAUTHORIZED else {})}
+    return _json_error(request, exc.status_code, exc.detail, headers=headers or None)
 
 
 def _name_missing_fields(extra: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from dotenv import dotenv_values
+from limits import parse
 
 __all__ = ("AppEnv", "Settings", "SettingsError", "get_settings", "load_settings", "normalise_database_url")
 
@@ -62,6 +63,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None
+    # Behind Heroku's router (or any proxies that append to X-Forwarded-For) set this to their number.
+    trusted_proxy_hops: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+    rate_limits_enabled: bool = True
+    rate_limit_login_ip: str = "20/minute"
+    rate_limit_login_account: str = "10/minute"
+    rate_limit_register_ip: str = "20/hour"
+    rate_limit_refresh_ip: str = "60/minute"
+    rate_limit_forgot_password_ip: str = "5/hour"  # noqa: S105  (a rate, not a password)
+    rate_limit_verify_resend_ip: str = "5/hour"
 
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None
@@ -69,6 +80,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """Every ``RATE_LIMIT_<NAME>`` setting by name, e.g. ``{"login_ip": "20/minute"}``."""
+        return {
+            field.removeprefix("rate_limit_"): getattr(self, field)
+            for field in self.__struct_fields__
+            if field.startswith("rate_limit_")
+        }
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,7 +146,18 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             raise SettingsError(f"invalid setting {path.rstrip('`').split('[')[0]}: {reason}") from None
         raise SettingsError(f"invalid settings: {message}") from None
     settings = msgspec.structs.replace(settings, database_url=normalise_database_url(settings.database_url))
+    _check_rate_limits(settings)
     return _checked_secret_key(settings)
+
+
+def _check_rate_limits(settings: Settings) -> None:
+    for name, value in settings.rate_limits.items():
+        try:
+            parse(value)
+        except ValueError:
+            raise SettingsError(
+                f"invalid setting RATE_LIMIT_{name.upper()}: {value!r} is not a rate such as '10/minute'"
+            ) from None
 
 
 def _checked_secret_key(settings: Settings) -> Settings:

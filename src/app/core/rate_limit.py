@@ -1,0 +1,99 @@
+"""Abuse limits with the ``limits`` library: shared in Redis across web processes when configured.
+
+When Redis is configured but unreachable, limits fall back to each process's memory instead of failing open
+(no limit at all) or closed (refusing every login): sign-in keeps working through a Redis outage while
+brute force stays bounded, at most (processes x limit).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from app.core.errors import ServiceError
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers import BaseRouteHandler
+    from litestar.types import Guard
+
+    from app.core.settings import Settings
+
+__all__ = ("STATE_KEY", "RateLimitExceededError", "RateLimiter", "client_ip", "rate_limited")
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "rate_limiter"
+
+
+class RateLimitExceededError(ServiceError):
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests; retry later")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class RateLimiter:
+    """Named limits (``login_ip``, ``login_account``, ...) checked against shared or local storage."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limits_enabled
+        self.trusted_proxy_hops = settings.trusted_proxy_hops
+        self.limits: dict[str, RateLimitItem] = {name: parse(value) for name, value in settings.rate_limits.items()}
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        if settings.redis_url:
+            storage = storage_from_string(
+                settings.redis_url, wrap_exceptions=True, socket_connect_timeout=0.25, socket_timeout=0.25
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+
+    def hit(self, name: str, identifier: str) -> None:
+        """Count one request against limit ``name`` for ``identifier``.
+
+        Raises:
+            RateLimitExceededError: the limit is used up; ``Retry-After`` says for how long.
+        """
+        if not self.enabled:
+            return
+        limit = self.limits[name]
+        limiter = self._shared or self._local
+        try:
+            allowed = limiter.hit(limit, name, identifier)
+        except StorageError as exc:
+            logger.warning("rate-limit storage unavailable, limiting per process: %s", exc)
+            limiter = self._local
+            allowed = limiter.hit(limit, name, identifier)
+        if not allowed:
+            reset_at = limiter.get_window_stats(limit, name, identifier).reset_time
+            raise RateLimitExceededError(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops: int) -> str:
+    """The client address: the socket peer, or behind N trusted proxies the Nth address from the right of
+    ``X-Forwarded-For`` (each proxy appends the address it saw, so only those entries are trustworthy)."""
+    peer = connection.client.host if connection.client else "unknown"
+    if trusted_proxy_hops <= 0:
+        return peer
+    forwarded = [part.strip() for part in connection.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    if len(forwarded) < trusted_proxy_hops:
+        return forwarded[0] if forwarded else peer
+    return forwarded[-trusted_proxy_hops]
+
+
+def rate_limited(name: str) -> Guard:
+    """A guard counting each request against limit ``name`` per client IP."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        limiter: RateLimiter = connection.app.state[STATE_KEY]
+        limiter.hit(name, client_ip(connection, limiter.trusted_proxy_hops))
+
+    return guard
