@@ -35,16 +35,32 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+class Server:
+    """A running server process and the URL it answers on."""
+
+    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.process = process
+
+
 @contextmanager
-def granian(target: str, interface: str, env: Mapping[str, str], *extra: str) -> Iterator[str]:
-    """Serve ``target`` with granian; yields the base URL and stops the server (SIGTERM) afterwards."""
+def granian_process(target: str, interface: str, env: Mapping[str, str], *extra: str) -> Iterator[Server]:
+    """Serve ``target`` with granian until the block ends, then SIGTERM it (if the test has not already)."""
     port = free_port()
     command = [sys.executable, "-m", "granian", "--interface", interface, "--port", str(port), *extra, target]
     process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env})
-    base_url = f"http://127.0.0.1:{port}"
+    server = Server(f"http://127.0.0.1:{port}", process)
     try:
-        wait_until_serving(f"{base_url}/health", process)
-        yield base_url
+        wait_until_serving(f"{server.url}/health", process)
+        yield server
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def granian(target: str, interface: str, env: Mapping[str, str], *extra: str) -> Iterator[str]:
+    """Serve ``target`` with granian; yields the base URL."""
+    with granian_process(target, interface, env, *extra) as server:
+        yield server.url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, Type
@@ -20,9 +21,12 @@ OPAQUE_TOKEN_BYTES = 32
 class PasswordHashing:
     """argon2id hashing whose cost comes from the settings (OWASP defaults; cheaper in tests)."""
 
-    __slots__ = ("_dummy_hash", "_hasher")
+    __slots__ = ("_dummy_hash", "_hasher", "_slots")
 
     def __init__(self, settings: Settings) -> None:
+        # Each hash holds ARGON2_MEMORY_COST_KIB of memory and saturates a core: bound how many run at once,
+        # so a burst of logins queues instead of exhausting memory or starving other requests' threads.
+        self._slots = threading.BoundedSemaphore(settings.argon2_max_concurrent)
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost_kib,
@@ -32,11 +36,13 @@ class PasswordHashing:
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, hashed: str, password: str) -> bool:
         try:
-            return self._hasher.verify(hashed, password)
+            with self._slots:
+                return self._hasher.verify(hashed, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -60,6 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     argon2_time_cost: PositiveInt = 3
     argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 65_536
     argon2_parallelism: PositiveInt = 4
+    argon2_max_concurrent: PositiveInt = max(1, os.cpu_count() or 1)
 
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None

@@ -1,0 +1,55 @@
+"""SIGTERM to the web process: requests already in flight finish, then it exits well within Heroku's 30 s."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from advanced_alchemy.alembic.commands import AlembicCommands
+
+from app.core.database import build_engine, build_sqlalchemy_config
+from tests.conftest import make_settings
+from tests.servers import granian_process
+
+API = "/api/v1"
+SLOW_ARGON2 = {"ARGON2_TIME_COST": "200", "ARGON2_MEMORY_COST_KIB": "8192", "ARGON2_PARALLELISM": "1"}
+
+
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'shutdown.sqlite3'}"
+    settings = make_settings(database_url)
+    engine = build_engine(settings)
+    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
+    engine.dispose()
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": settings.secret_key, **SLOW_ARGON2}
+
+    with granian_process("app.main:app", "asgi", env, "--workers-kill-timeout", "25") as server:
+        # Registration hashes a password with deliberately slow argon2: it is still running when SIGTERM arrives.
+        statuses: list[int] = []
+
+        def register(index: int) -> None:
+            response = httpx.post(
+                f"{server.url}{API}/auth/register",
+                json={"email": f"slow{index}@example.com", "password": "slow-password"},
+                timeout=30,
+            )
+            statuses.append(response.status_code)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=register, args=(index,)) for index in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+        assert statuses == [], "the requests must still be in flight when the signal arrives"
+        server.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=30)
+        exit_code = server.process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+
+    assert statuses == [201, 201, 201]
+    assert exit_code == 0
+    assert elapsed < 30
