@@ -29,18 +29,30 @@ class PageRequest(msgspec.Struct, frozen=True):
     def filter(self) -> LimitOffset:
         return LimitOffset(limit=self.size, offset=(self.page - 1) * self.size)
 
-    def build(self, items: Sequence[T], total: int) -> Page[T]:
-        return Page(items=list(items), total=total, page=self.page, size=self.size, pages=math.ceil(total / self.size))
+    def build(self, items: Sequence[T], total: int, *, total_is_estimate: bool = False) -> Page[T]:
+        return Page(
+            items=list(items),
+            total=total,
+            page=self.page,
+            size=self.size,
+            pages=math.ceil(total / self.size),
+            total_is_estimate=total_is_estimate,
+        )
 
 
 class Page(msgspec.Struct, Generic[T]):
-    """One page of a listing: ``pages`` is the number of pages ``total`` items fill at this ``size``."""
+    """One page of a listing: ``pages`` is the number of pages ``total`` items fill at this ``size``.
+
+    ``total_is_estimate`` is true when ``total`` comes from the database's statistics instead of a count,
+    which only the unfiltered post feed does, above a size where counting would cost more than the page.
+    """
 
     items: list[T]
     total: int
     page: int
     size: int
     pages: int
+    total_is_estimate: bool = False
 
     def map(self, convert: Callable[[T], U]) -> Page[U]:
         """The same page with each item converted, e.g. from a model to its response body."""
@@ -50,6 +62,7 @@ class Page(msgspec.Struct, Generic[T]):
             page=self.page,
             size=self.size,
             pages=self.pages,
+            total_is_estimate=self.total_is_estimate,
         )
 
 

@@ -62,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     argon2_parallelism: PositiveInt = 4
     argon2_max_concurrent: PositiveInt = max(1, os.cpu_count() or 1)
 
+    # Above this many published posts the feed's total is PostgreSQL's estimate instead of a COUNT.
+    posts_count_estimate_threshold: PositiveInt = 100_000
+
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None
     # Behind Heroku's router (or any proxies that append to X-Forwarded-For) set this to their number.

@@ -9,7 +9,7 @@ import msgspec
 from advanced_alchemy.filters import OrderBy
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, func, literal_column, select, table
 from sqlalchemy.orm import joinedload, load_only, noload, undefer
 
 from app.core.errors import ForbiddenError, NotFoundError
@@ -19,6 +19,7 @@ from app.users.models import User
 if TYPE_CHECKING:
     import uuid
 
+    from sqlalchemy.orm import Session
     from sqlalchemy.orm.interfaces import ORMOption
 
     from app.core.pagination import Page, PageRequest
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ("PostService",)
 
 POST_NOT_FOUND = "Post not found"
+FEED_INDEX = "ix_post_published_feed"
 
 # Each order ends on the id so that pages never overlap or skip rows that share a timestamp or title.
 ORDERS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -55,8 +57,10 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
         model_type = Post
 
     repository_type = Repo
-    # A window count has no row to ride on past the last page (total 0); a separate COUNT keeps it right.
-    count_with_window_function = False
+
+    def __init__(self, session: Session, count_estimate_threshold: int, **kwargs: Any) -> None:
+        super().__init__(session=session, **kwargs)
+        self.count_estimate_threshold = count_estimate_threshold
 
     def commit(self) -> None:
         self.repository.session.commit()
@@ -130,7 +134,8 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
             criteria.append(Post.author_id == author_id)
         if query:
             criteria.append(self._matches(query))
-        return self._page(page, criteria, order)
+        estimated = self._estimated_feed_size() if author_id is None and not query else None
+        return self._page(page, criteria, order, estimated_total=estimated)
 
     def list_by_author(self, page: PageRequest, author_id: uuid.UUID, is_published: bool | None) -> Page[Post]:
         criteria: list[ColumnElement[bool]] = [Post.author_id == author_id]
@@ -146,11 +151,38 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
             return search_document().bool_op("@@")(tsquery)
         return Post.title.icontains(query, autoescape=True)
 
-    def _page(self, page: PageRequest, criteria: list[ColumnElement[bool]], order: str) -> Page[Post]:
-        filters: list[Any] = [
+    def _estimated_feed_size(self) -> int | None:
+        """The planner's count of published posts, if it is above the threshold where counting gets expensive.
+
+        It is the size of the partial index that holds exactly the published posts, as of the last
+        (auto)vacuum or analyze; ``None`` on SQLite, before statistics exist, or below the threshold.
+        """
+        session = self.repository.session
+        if session.get_bind().dialect.name != "postgresql":
+            return None
+        estimate = session.scalar(
+            select(literal_column("reltuples"))
+            .select_from(table("pg_class"))
+            .where(literal_column("oid") == func.to_regclass(FEED_INDEX))
+        )
+        if estimate is None or estimate < self.count_estimate_threshold:
+            return None
+        return int(estimate)
+
+    def _page(
+        self,
+        page: PageRequest,
+        criteria: list[ColumnElement[bool]],
+        order: str,
+        estimated_total: int | None = None,
+    ) -> Page[Post]:
+        total = self.count(*criteria) if estimated_total is None else estimated_total
+        if total == 0:
+            return page.build([], 0)
+        posts = self.get_many(
             *criteria,
             *(OrderBy(field_name=field, sort_order=direction) for field, direction in ORDERS[order]),  # type: ignore[arg-type]
             page.filter,
-        ]
-        posts, total = self.get_many_and_count(*filters, statement=select(Post).options(*LISTING_OPTIONS))
-        return page.build(posts, total)
+            statement=select(Post).options(*LISTING_OPTIONS),
+        )
+        return page.build(posts, total, total_is_estimate=estimated_total is not None)
