@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.auth.models import RefreshToken
+from app.auth.models import OneTimeToken, RefreshToken
+from app.emails.models import EmailOutbox
+from app.maintenance.models import MaintenanceRun
 from app.users.models import User
 
-__all__ = ("RefreshToken", "User")
+__all__ = ("EmailOutbox", "MaintenanceRun", "OneTimeToken", "RefreshToken", "User")

@@ -37,7 +37,7 @@ def build_jwt_auth(
         except ValueError:
             return None
         session = db_config.provide_session(connection.app.state, connection.scope)
-        return UserService(session=session, passwords=passwords).get_active(user_id)
+        return UserService(session=session, passwords=passwords, settings=settings).get_active(user_id)
 
     return JWTAuth["User", AccessToken](
         token_secret=settings.secret_key,
