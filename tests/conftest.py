@@ -149,7 +149,7 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def redis_client() -> Iterator[redis.Redis]:
+def redis_client() -> Iterator[redis.Redis[bytes]]:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
@@ -181,7 +181,7 @@ def _running_worker(settings: Settings) -> Iterator[Celery]:
 
 @pytest.fixture
 def run_worker(
-    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis, migrated: Engine
+    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis[bytes], migrated: Engine
 ) -> Callable[..., AbstractContextManager[Celery]]:
     """Start a real worker (in a thread) on the test database, Redis and SMTP server; ``overrides`` are settings."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -27,7 +28,7 @@ def free_port() -> int:
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def token_in(message: EmailMessage) -> str:
@@ -38,14 +39,18 @@ def token_in(message: EmailMessage) -> str:
 
 
 class Mailbox:
-    """aiosmtpd handler: keeps every accepted message; ``refusals`` are replies given instead, one per message."""
+    """aiosmtpd handler: keeps every accepted message; ``refusals`` are replies given instead, one per message;
+    ``delay`` (seconds) slows every reply down.
+    """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refusals: list[str] = []
+        self.delay = 0.0
         self._changed = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's hook name)
+        await asyncio.sleep(self.delay)
         with self._changed:
             if self.refusals:
                 return self.refusals.pop(0)
@@ -63,7 +68,9 @@ class Mailbox:
                 if found:
                     return found[0]
                 remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no matching email within {timeout}s; got {[m['Subject'] for m in self.messages]}"
+                assert remaining > 0, (
+                    f"no matching email within {timeout}s; got {[m['Subject'] for m in self.messages]}"
+                )
                 self._changed.wait(remaining)
 
     def to(self, address: str, subject_contains: str = "") -> list[EmailMessage]:

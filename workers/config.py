@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from app.core.settings import DATA_DIR
 from app.core.task_queue import (
@@ -48,6 +48,10 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+
+
 def _every(seconds: float, task: str) -> dict[str, Any]:
     # A tick that no worker picked up before the next one is dropped, so a stopped worker does not come back to a
     # pile of identical relay or cleanup runs.
@@ -67,8 +71,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         # Nothing reads task results; the outbox row and the maintenance_run table are the record.
         "task_ignore_result": True,
-        # A worker started without -Q consumes both queues.
-        "task_queues": [Queue(name) for name in (EMAILS_QUEUE, MAINTENANCE_QUEUE)],  # type: ignore[no-untyped-call]
+        # A worker started without -Q consumes both queues. Each has its own exchange and routing key: a bare
+        # Queue(name) would be bound to the default exchange and key, and receive the other queue's messages too.
+        "task_queues": [_queue(EMAILS_QUEUE), _queue(MAINTENANCE_QUEUE)],
         "task_default_queue": EMAILS_QUEUE,
         "task_routes": {
             SEND_EMAIL_TASK: {"queue": EMAILS_QUEUE},

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.models  # noqa: F401  (maps every table, so foreign keys such as email_outbox.user_id resolve)
 from app.core.database import build_engine
 from app.emails.rendering import EmailComposer
 from app.emails.transports import EmailTransport, build_transport

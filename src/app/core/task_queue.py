@@ -44,6 +44,14 @@ class TaskQueue(Protocol):
         ...
 
 
+def _fail_fast_options(settings: Settings, timeout: float) -> dict[str, float]:
+    # max_retries=0: one connection attempt, then give up (kombu's default keeps retrying for seconds).
+    options: dict[str, float] = {"max_retries": 0}
+    if settings.redis_url is not None:  # the embedded SQLAlchemy transport would pass these to create_engine
+        options |= {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    return options
+
+
 class CeleryTaskQueue:
     """Publishes ``send_email`` tasks with one fast attempt: the outbox relay resends whatever this misses."""
 
@@ -60,8 +68,7 @@ class CeleryTaskQueue:
             # Celery's default retries a failed publish for seconds; the request must not wait for that.
             task_publish_retry=False,
             broker_connection_timeout=timeout,
-            # max_retries=0: one connection attempt, then give up (kombu's default keeps retrying).
-            broker_transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout, "max_retries": 0},
+            broker_transport_options=_fail_fast_options(settings, timeout),
         )
 
     def enqueue_email(self, outbox_id: uuid.UUID) -> bool:
