@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from app.core.settings import DATA_DIR
+
 if TYPE_CHECKING:
     from celery import Celery
 
@@ -19,6 +21,8 @@ __all__ = ("app",)
 def _app() -> Celery:
     from workers.celery_app import create_celery_app  # noqa: PLC0415  (deferred: see the module docstring)
 
+    # Beat's schedule file and the embedded broker live in the data folder.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     return create_celery_app()
 
 

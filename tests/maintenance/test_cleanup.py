@@ -110,8 +110,7 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
     assert deleted == {"refresh_token": 4, "one_time_token": 2, "email_outbox": 1}
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
-        record = CleanupService(session, settings).last_run()
-    assert record is not None
+        record = session.scalars(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB)).one()
     assert record.deleted == deleted
     assert record.started_at <= record.finished_at
 

@@ -101,6 +101,3 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
             .on_conflict_do_update(index_elements=[MaintenanceRun.job], set_=values)
         )
         session.commit()
-
-    def last_run(self) -> MaintenanceRun | None:
-        return self.get_one_or_none(job=CLEANUP_JOB)
