@@ -37,9 +37,9 @@ from app.users.service import UserService
 __all__ = ("AuthController",)
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+JSON_MEDIA_TYPE = "application/json"
 RESET_LINK_SENT = Accepted(detail="If an account uses this address, a password reset link is on its way.")
 VERIFICATION_SENT = Accepted(detail="A new verification link is on its way.")
-JSON_MEDIA_TYPE = "application/json"
 
 _LOGIN_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
