@@ -2,18 +2,27 @@
 
 PostgreSQL is the real server on 127.0.0.1:5432 (``TEST_POSTGRES_URL`` overrides it). Without it the
 PostgreSQL half is skipped on a developer machine and fails under ``CI=true``.
+
+Worker tests run a real Celery worker (in a thread) on Redis database 14 (``TEST_REDIS_URL``), which they
+flush, and deliver to a real SMTP server (aiosmtpd) on a free port. Without Redis they skip locally and fail
+under ``CI=true``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 import redis
 from advanced_alchemy.alembic.commands import AlembicCommands
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine, text
@@ -22,12 +31,25 @@ from app.application import create_app
 from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.settings import Settings, load_settings
 from tests.factories import Accounts, Posts
+from tests.mail import SMTPServer
+from workers.celery_app import create_celery_app
+from workers.context import WorkerContext
 
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE_PREFIX = os.environ.get("TEST_DATABASE_PREFIX", "inkwell_test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TABLES_CHILD_FIRST = ("post", "profile", "refresh_token", "user_account")
+TABLES_CHILD_FIRST = (
+    "email_outbox",
+    "one_time_token",
+    "post",
+    "profile",
+    "refresh_token",
+    "maintenance_run",
+    "user_account",
+)
+# Retries in seconds rather than minutes, so a test can watch a few of them.
+FAST_RETRIES = {"email_retry_backoff_seconds": 0.2, "email_retry_backoff_max_seconds": 1.0}
 
 
 def _unavailable(reason: str) -> None:
@@ -59,6 +81,8 @@ def make_settings(database_url: str, **overrides: str) -> Settings:
         "ARGON2_PARALLELISM": "1",
         # Every test registers from one client address; the limits have tests of their own.
         "RATE_LIMITS_ENABLED": "false",
+        "REDIS_URL": REDIS_URL,
+        "FORGOT_PASSWORD_MIN_SECONDS": "0.05",
         **overrides,
     }
     return load_settings(environ, env_file=None)
@@ -79,16 +103,9 @@ def database_url(
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """A real Redis logical database for the tests, emptied once per run."""
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
-        _unavailable(f"Redis is unreachable at {REDIS_TEST_URL}: {exc}")
-    finally:
-        client.close()
-    return REDIS_TEST_URL
+def redis_url(redis_client: redis.Redis[bytes]) -> str:
+    """The tests' real Redis logical database (``TEST_REDIS_URL``), reachable or the test fails/skips."""
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
@@ -161,3 +178,54 @@ def repo_root() -> Path:
 @pytest.fixture
 def posts(client: TestClient[Litestar]) -> Posts:
     return Posts(client)
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis[bytes]]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        _unavailable(f"Redis is unreachable at {REDIS_URL}: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def _running_worker(settings: Settings) -> Iterator[Celery]:
+    celery_app = create_celery_app(settings)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield celery_app
+    finally:
+        context = WorkerContext.of(celery_app)
+        if "engine" in vars(context):
+            context.engine.dispose()
+
+
+@pytest.fixture
+def run_worker(
+    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis[bytes], migrated: Engine
+) -> Callable[..., AbstractContextManager[Celery]]:
+    """Start a real worker (in a thread) on the test database, Redis and SMTP server; ``overrides`` are settings."""
+
+    def run(**overrides: Any) -> AbstractContextManager[Celery]:
+        redis_client.flushdb()  # drop messages earlier tests published for rows that no longer exist
+        worker_settings = msgspec.structs.replace(settings, smtp_url=smtp_server.url, **{**FAST_RETRIES, **overrides})
+        return _running_worker(worker_settings)
+
+    return run
+
+
+@pytest.fixture
+def worker(run_worker: Callable[..., AbstractContextManager[Celery]]) -> Iterator[Celery]:
+    with run_worker() as celery_app:
+        yield celery_app

@@ -71,7 +71,8 @@ class Accounts:
     def superuser(self, email: str | None = None, password: str = DEFAULT_PASSWORD) -> Actor:
         data = UserAdminCreate(email=email or unique_email("admin"), password=password, is_superuser=True)
         with Session(self.engine) as session:
-            user = UserService(session=session, passwords=PasswordHashing(self.settings)).create_by_admin(data)
+            service = UserService(session=session, passwords=PasswordHashing(self.settings), settings=self.settings)
+            user = service.create_by_admin(data)
             user_id, user_email = str(user.id), user.email
         tokens = self.login(user_email, password)
         return Actor(user_id, user_email, password, tokens["access_token"], tokens["refresh_token"])

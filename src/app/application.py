@@ -30,6 +30,7 @@ from app.core.rate_limit import RateLimiter
 from app.core.request_context import request_context_middleware
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
+from app.core.task_queue import CeleryTaskQueue, TaskQueue
 from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
 from app.system.controller import HealthController
@@ -50,18 +51,23 @@ def _bootstrap_superuser(settings: Settings, db_config: SQLAlchemySyncConfig, pa
     if not (email and password):
         return
     with db_config.get_session() as session:
-        user, created = UserService(session=session, passwords=passwords).ensure_superuser(email, password)
+        service = UserService(session=session, passwords=passwords, settings=settings)
+        user, created = service.ensure_superuser(email, password)
     if created:
         logger.info("created first superuser %s", user.email)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly."""
+def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = None) -> Litestar:
+    """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly.
+
+    ``task_queue`` announces committed emails to the workers (default: Celery on the configured broker).
+    """
     settings = settings or get_settings()
+    task_queue = task_queue or CeleryTaskQueue(settings)
     db_config = build_sqlalchemy_config(settings)
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    jwt_auth = build_jwt_auth(settings, db_config, passwords)
+    jwt_auth = build_jwt_auth(settings, db_config)
 
     api_v1 = Router(
         path=settings.api_v1_str, route_handlers=[AuthController, UserController, PostController, UserPostsController]
@@ -72,11 +78,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "passwords": Provide(lambda: passwords, use_cache=True, sync_to_thread=False),
             "access_tokens": Provide(lambda: access_tokens, use_cache=True, sync_to_thread=False),
+            "task_queue": Provide(lambda: task_queue, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
         },
         plugins=[
             SQLAlchemyPlugin(config=db_config),
-            UsersCLIPlugin(db_config, passwords),
+            UsersCLIPlugin(db_config, passwords, settings),
             PostsCLIPlugin(db_config, passwords),
         ],
         state=State({RATE_LIMITER_KEY: RateLimiter(settings)}),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from app.auth.models import RefreshToken
+from app.auth.models import OneTimeToken, RefreshToken
+from app.emails.models import EmailOutbox
+from app.maintenance.models import MaintenanceRun
 from app.posts.models import Post
 from app.users.models import Profile, User
 
-__all__ = ("Post", "Profile", "RefreshToken", "User")
+__all__ = ("EmailOutbox", "MaintenanceRun", "OneTimeToken", "Post", "Profile", "RefreshToken", "User")

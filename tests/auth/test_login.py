@@ -68,7 +68,7 @@ def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, m
             return super().verify(hashed, password)
 
     with Session(migrated) as session:
-        service = UserService(session=session, passwords=CountingHashing(settings))
+        service = UserService(session=session, passwords=CountingHashing(settings), settings=settings)
         with pytest.raises(AuthenticationFailedError):
             service.authenticate("ghost@example.com", "whatever-pass")
     assert CountingHashing.verifications == 1

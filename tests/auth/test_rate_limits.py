@@ -112,3 +112,23 @@ def test_without_redis_limits_fall_back_to_each_process(accounts: Accounts, sett
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     with limited_client(settings.database_url, REDIS_URL=dead_redis, RATE_LIMIT_LOGIN_IP="2/minute") as client:
         assert [_login(client, email, address) for _ in range(3)] == [200, 200, 429]
+
+
+def test_forgot_password_and_verify_resend_are_limited(accounts: Accounts, settings: Settings, redis_url: str) -> None:
+    actor = accounts.user()
+    headers = {"X-Forwarded-For": next(_addresses)}
+    with limited_client(
+        settings.database_url,
+        REDIS_URL=redis_url,
+        RATE_LIMIT_FORGOT_PASSWORD_IP="1/hour",
+        RATE_LIMIT_VERIFY_RESEND_IP="1/hour",
+    ) as client:
+        forgot = [
+            client.post(f"{API}/auth/forgot-password", json={"email": actor.email}, headers=headers).status_code
+            for _ in range(2)
+        ]
+        resend = [
+            client.post(f"{API}/auth/verify-email/resend", headers={**headers, **actor.headers}).status_code
+            for _ in range(2)
+        ]
+    assert (forgot, resend) == ([202, 429], [202, 429])

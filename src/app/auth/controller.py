@@ -12,16 +12,27 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody, RawBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import provide_auth_service
-from app.auth.schemas import LoginForm, RefreshRequest, TokenPair
+from app.auth.schemas import (
+    Accepted,
+    ForgotPasswordRequest,
+    LoginForm,
+    RefreshRequest,
+    ResetPasswordRequest,
+    TokenPair,
+    VerifyEmailRequest,
+)
 from app.auth.service import AuthService
 from app.core.openapi import with_request_body
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
+from app.core.security import minimum_duration
+from app.core.settings import Settings
 from app.users.controller import to_user_response
 from app.users.deps import provide_users_service
+from app.users.models import User
 from app.users.schemas import UserRegistration, UserResponse
 from app.users.service import UserService, normalise_email
 
@@ -29,6 +40,8 @@ __all__ = ("AuthController",)
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 JSON_MEDIA_TYPE = "application/json"
+RESET_LINK_SENT = Accepted(detail="If an account uses this address, a password reset link is on its way.")
+VERIFICATION_SENT = Accepted(detail="A new verification link is on its way.")
 
 _LOGIN_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -76,7 +89,7 @@ class AuthController(Controller):
         sync_to_thread=True,
     )
     def register(self, data: JSONBody[UserRegistration], users_service: NamedDependency[UserService]) -> UserResponse:
-        """Create an account. Privilege flags in the body are ignored."""
+        """Create an account and mail a welcome and a verification link. Privilege flags in the body are ignored."""
         return to_user_response(users_service.register(data))
 
     @post(
@@ -115,3 +128,60 @@ class AuthController(Controller):
     def logout(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> None:
         """Revoke a refresh token and every token of its login."""
         auth_service.logout(data.refresh_token)
+
+    @post(
+        "/verify-email",
+        operation_id="verifyEmail",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
+    def verify_email(
+        self, data: JSONBody[VerifyEmailRequest], auth_service: NamedDependency[AuthService]
+    ) -> UserResponse:
+        """Spend the token from a verification email; the account is then verified. A bad token is 400."""
+        return to_user_response(auth_service.verify_email(data.token))
+
+    @post(
+        "/verify-email/resend",
+        operation_id="resendVerificationEmail",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[rate_limited("verify_resend_ip")],
+        sync_to_thread=True,
+    )
+    def resend_verification(
+        self, current_user: NamedDependency[User], auth_service: NamedDependency[AuthService]
+    ) -> Accepted:
+        """Mail the caller a new verification link; 409 if the address is already verified."""
+        auth_service.resend_verification(current_user)
+        return VERIFICATION_SENT
+
+    @post(
+        "/forgot-password",
+        operation_id="forgotPassword",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[rate_limited("forgot_password_ip")],
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
+    def forgot_password(
+        self,
+        data: JSONBody[ForgotPasswordRequest],
+        auth_service: NamedDependency[AuthService],
+        settings: NamedDependency[Settings],
+    ) -> Accepted:
+        """Mail a password reset link. The answer, and its timing, are the same whether the account exists."""
+        with minimum_duration(settings.forgot_password_min_seconds):
+            auth_service.request_password_reset(data.email)
+        return RESET_LINK_SENT
+
+    @post(
+        "/reset-password",
+        operation_id="resetPassword",
+        status_code=HTTP_204_NO_CONTENT,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
+    def reset_password(self, data: JSONBody[ResetPasswordRequest], auth_service: NamedDependency[AuthService]) -> None:
+        """Set a new password with the token from a reset email; every session is signed out. A bad token is 400."""
+        auth_service.reset_password(data.token, data.password)

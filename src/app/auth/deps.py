@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.middleware import authenticate_bearer
 from app.auth.service import AuthService
-from app.core.security import PasswordHashing
 from app.core.settings import Settings
 from app.users.models import User
 from app.users.service import UserService
@@ -37,10 +36,9 @@ def provide_optional_user(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
     db_session: NamedDependency[Session],
-    passwords: NamedDependency[PasswordHashing],
 ) -> User | None:
     """On public routes: the caller if a bearer token came with the request, else None; a bad token is 401."""
     authorization = request.headers.get("authorization")
     if not authorization:
         return None
-    return authenticate_bearer(authorization, settings, db_session, passwords)
+    return authenticate_bearer(authorization, settings, db_session)

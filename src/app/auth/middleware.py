@@ -9,14 +9,13 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth
 
 from app.auth.access_tokens import ACCESS_TOKEN_TYPE, ALGORITHM, REQUIRED_CLAIMS, AccessToken
-from app.users.service import UserService
+from app.users.service import find_active_user
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
     from litestar.connection import ASGIConnection
     from sqlalchemy.orm import Session
 
-    from app.core.security import PasswordHashing
     from app.core.settings import Settings
     from app.users.models import User
 
@@ -25,7 +24,7 @@ __all__ = ("authenticate_bearer", "build_jwt_auth", "user_for_token")
 PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
 
-def user_for_token(token: AccessToken, session: Session, passwords: PasswordHashing) -> User | None:
+def user_for_token(token: AccessToken, session: Session) -> User | None:
     """The active user an access token speaks for; a refresh or foreign token, or a gone user, is None."""
     if token.type != ACCESS_TOKEN_TYPE:
         return None
@@ -33,10 +32,10 @@ def user_for_token(token: AccessToken, session: Session, passwords: PasswordHash
         user_id = uuid.UUID(token.sub)
     except ValueError:
         return None
-    return UserService(session=session, passwords=passwords).get_active(user_id)
+    return find_active_user(session, user_id)
 
 
-def authenticate_bearer(authorization: str, settings: Settings, session: Session, passwords: PasswordHashing) -> User:
+def authenticate_bearer(authorization: str, settings: Settings, session: Session) -> User:
     """Check an ``Authorization`` header value the way the middleware does, for routes that are public.
 
     Raises:
@@ -45,19 +44,17 @@ def authenticate_bearer(authorization: str, settings: Settings, session: Session
     token = AccessToken.decode(
         authorization.partition(" ")[-1], settings.secret_key, ALGORITHM, require_claims=REQUIRED_CLAIMS
     )
-    user = user_for_token(token, session, passwords)
+    user = user_for_token(token, session)
     if user is None:
         raise NotAuthorizedException
     return user
 
 
-def build_jwt_auth(
-    settings: Settings, db_config: SQLAlchemySyncConfig, passwords: PasswordHashing
-) -> JWTAuth[User, AccessToken]:
+def build_jwt_auth(settings: Settings, db_config: SQLAlchemySyncConfig) -> JWTAuth[User, AccessToken]:
     """The auth config; routes opt out with ``exclude_from_auth=True`` or by living under a public path."""
 
     def retrieve_user(token: AccessToken, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
-        return user_for_token(token, db_config.provide_session(connection.app.state, connection.scope), passwords)
+        return user_for_token(token, db_config.provide_session(connection.app.state, connection.scope))
 
     return JWTAuth["User", AccessToken](
         token_secret=settings.secret_key,

@@ -6,7 +6,17 @@ from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ("LoginForm", "RefreshRequest", "TokenPair")
+from app.core.schemas import Email, Password
+
+__all__ = (
+    "Accepted",
+    "ForgotPasswordRequest",
+    "LoginForm",
+    "RefreshRequest",
+    "ResetPasswordRequest",
+    "TokenPair",
+    "VerifyEmailRequest",
+)
 
 OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
@@ -31,3 +41,26 @@ class TokenPair(msgspec.Struct, kw_only=True):
     refresh_token: str
     expires_in: int
     token_type: Literal["bearer"] = "bearer"  # noqa: S105  (the OAuth2 token type)
+
+
+class VerifyEmailRequest(msgspec.Struct, kw_only=True):
+    """The token from a verification email's link."""
+
+    token: OpaqueToken
+
+
+class ForgotPasswordRequest(msgspec.Struct, kw_only=True):
+    email: Email
+
+
+class ResetPasswordRequest(msgspec.Struct, kw_only=True):
+    """The token from a reset email's link and the new password."""
+
+    token: OpaqueToken
+    password: Password
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    """The request was taken; what follows happens by email."""
+
+    detail: str

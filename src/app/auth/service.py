@@ -1,18 +1,22 @@
-"""Login, refresh-token rotation and logout."""
+"""Login, refresh-token rotation, logout, email verification and password reset."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from app.auth.models import TokenPurpose
+from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
 from app.auth.refresh_tokens import RefreshTokenService
 from app.auth.schemas import TokenPair
-from app.core.errors import AuthenticationFailedError
+from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError
+from app.users.service import normalise_email
 
 if TYPE_CHECKING:
     import uuid
 
     from app.auth.access_tokens import AccessTokenIssuer
+    from app.users.models import User
     from app.users.service import UserService
 
 __all__ = ("AuthService",)
@@ -59,4 +63,54 @@ class AuthService:
     def logout(self, raw_token: str) -> None:
         """Revoke the token's family; unknown tokens are ignored so logout stays idempotent."""
         self.refresh_tokens.revoke_family_of(raw_token)
+        self.users.commit()
+
+    def _active_user_of(self, raw_token: str, purpose: TokenPurpose) -> User:
+        user = self.users.get_active(self.users.one_time_tokens.consume(raw_token, purpose))
+        if user is None:
+            self.users.rollback()
+            raise BadRequestError(INVALID_ONE_TIME_TOKEN)
+        return user
+
+    def verify_email(self, raw_token: str) -> User:
+        """Spend a verification token and mark its account verified; the account's other such tokens lapse.
+
+        Raises:
+            BadRequestError: the token is unknown, expired or used, or its account is inactive.
+        """
+        user = self._active_user_of(raw_token, TokenPurpose.VERIFY_EMAIL)
+        user.is_verified = True
+        self.users.one_time_tokens.revoke(user.id, TokenPurpose.VERIFY_EMAIL)
+        self.users.commit()
+        return user
+
+    def resend_verification(self, user: User) -> None:
+        """Mail a fresh verification link.
+
+        Raises:
+            ConflictError: the address is already verified.
+        """
+        if user.is_verified:
+            raise ConflictError("The email address is already verified")
+        self.users.queue_verification(user)
+        self.users.commit()
+
+    def request_password_reset(self, email: str) -> None:
+        """Mail a reset link if an active account has this address; otherwise do nothing, silently."""
+        user = self.users.get_one_or_none(email=normalise_email(email))
+        if user is None or not user.is_active:
+            return
+        self.users.queue_password_reset(user)
+        self.users.commit()
+
+    def reset_password(self, raw_token: str, password: str) -> None:
+        """Spend a reset token, set the password, sign out every session and mail a notice.
+
+        Raises:
+            BadRequestError: the token is unknown, expired or used, or its account is inactive.
+        """
+        user = self._active_user_of(raw_token, TokenPurpose.RESET_PASSWORD)
+        self.users.set_password(user, password)
+        self.users.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
+        self.users.queue_password_changed(user, user.email)
         self.users.commit()

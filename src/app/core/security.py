@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from app.core.settings import Settings
 
-__all__ = ("PasswordHashing", "generate_opaque_token", "hash_opaque_token")
+__all__ = ("PasswordHashing", "generate_opaque_token", "hash_opaque_token", "minimum_duration")
 
 OPAQUE_TOKEN_BYTES = 32
 
@@ -62,3 +66,11 @@ def generate_opaque_token() -> str:
 def hash_opaque_token(token: str) -> str:
     """Tokens are stored only as SHA-256 digests: they carry 256 random bits, so a fast hash suffices."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@contextmanager
+def minimum_duration(seconds: float) -> Iterator[None]:
+    """Pad the block to at least ``seconds``, so its duration does not tell which branch it took."""
+    deadline = time.monotonic() + seconds
+    yield
+    time.sleep(max(0.0, deadline - time.monotonic()))

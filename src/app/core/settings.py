@@ -9,12 +9,13 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from dotenv import dotenv_values
 from limits import parse
 
-__all__ = ("AppEnv", "Settings", "SettingsError", "get_settings", "load_settings", "normalise_database_url")
+__all__ = ("DATA_DIR", "AppEnv", "Settings", "SettingsError", "get_settings", "load_settings", "normalise_database_url")
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ MIN_SECRET_KEY_BYTES = 32
 DATA_DIR = Path("var")
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+# Without REDIS_URL the workers use kombu's SQLAlchemy transport on a file: no service to install, dev only.
+EMBEDDED_BROKER_URL = f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
 
 
 class SettingsError(ValueError):
@@ -77,6 +81,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     rate_limit_refresh_ip: str = "60/minute"
     rate_limit_forgot_password_ip: str = "5/hour"  # noqa: S105  (a rate, not a password)
     rate_limit_verify_resend_ip: str = "5/hour"
+    # The API gives up publishing a task after this long, so a dead broker never stalls a request.
+    broker_publish_timeout_seconds: PositiveFloat = 0.5
+
+    frontend_url: str = "http://localhost:3000"
+    email_from: str = "Inkwell <no-reply@inkwell.invalid>"
+    smtp_url: str | None = None
+    smtp_timeout_seconds: PositiveFloat = 10.0
+    email_file_dir: str = str(DATA_DIR / "mail")
+    email_max_attempts: PositiveInt = 8
+    email_retry_backoff_seconds: PositiveFloat = 30.0
+    email_retry_backoff_max_seconds: PositiveFloat = 600.0
+    email_outbox_retention_days: PositiveInt = 7
+    outbox_relay_interval_seconds: PositiveFloat = 30.0
+    outbox_relay_after_seconds: PositiveFloat = 60.0
+    outbox_relay_batch_size: PositiveInt = 500
+
+    verify_email_token_expire_hours: PositiveInt = 48
+    reset_password_token_expire_minutes: PositiveInt = 60
+    forgot_password_min_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.3
+
+    token_cleanup_interval_seconds: PositiveFloat = 3600.0
+    token_cleanup_grace_hours: PositiveInt = 24
+    token_cleanup_batch_size: PositiveInt = 1000
 
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None
@@ -97,6 +124,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_url(self) -> str:
+        """Celery's broker: Redis when configured, else the embedded development broker."""
+        return self.redis_url or EMBEDDED_BROKER_URL
 
 
 def normalise_database_url(url: str) -> str:
@@ -151,6 +183,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         raise SettingsError(f"invalid settings: {message}") from None
     settings = msgspec.structs.replace(settings, database_url=normalise_database_url(settings.database_url))
     _check_rate_limits(settings)
+    _check_smtp_url(settings.smtp_url)
     return _checked_secret_key(settings)
 
 
@@ -162,6 +195,16 @@ def _check_rate_limits(settings: Settings) -> None:
             raise SettingsError(
                 f"invalid setting RATE_LIMIT_{name.upper()}: {value!r} is not a rate such as '10/minute'"
             ) from None
+
+
+def _check_smtp_url(url: str | None) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError(
+            "invalid setting SMTP_URL: expected smtp://user:pass@host:587?starttls=true or smtps://host"
+        )
 
 
 def _checked_secret_key(settings: Settings) -> Settings:

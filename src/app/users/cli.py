@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
 
     from app.core.security import PasswordHashing
+    from app.core.settings import Settings
 
 __all__ = ("UsersCLIPlugin",)
 
@@ -22,11 +23,12 @@ __all__ = ("UsersCLIPlugin",)
 class UsersCLIPlugin(CLIPluginProtocol):
     """Adds the ``users`` command group to the Litestar CLI."""
 
-    __slots__ = ("db_config", "passwords")
+    __slots__ = ("db_config", "passwords", "settings")
 
-    def __init__(self, db_config: SQLAlchemySyncConfig, passwords: PasswordHashing) -> None:
+    def __init__(self, db_config: SQLAlchemySyncConfig, passwords: PasswordHashing, settings: Settings) -> None:
         self.db_config = db_config
         self.passwords = passwords
+        self.settings = settings
 
     def on_cli_init(self, cli: click.Group) -> None:
         @cli.group(name="users")
@@ -58,7 +60,7 @@ class UsersCLIPlugin(CLIPluginProtocol):
             except msgspec.ValidationError as exc:
                 raise click.BadParameter(str(exc)) from exc
             with self.db_config.get_session() as session:
-                service = UserService(session=session, passwords=self.passwords)
+                service = UserService(session=session, passwords=self.passwords, settings=self.settings)
                 if service.exists(email=normalise_email(email)):
                     raise click.ClickException(f"a user with email {email} already exists")
                 user = service.create_by_admin(data)

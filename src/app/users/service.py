@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -10,8 +11,12 @@ from advanced_alchemy.filters import OrderBy, SearchFilter
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
+from app.auth.models import TokenPurpose
+from app.auth.one_time_tokens import OneTimeTokenService
 from app.auth.refresh_tokens import RefreshTokenService
 from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError, ForbiddenError
+from app.emails.models import EmailKind
+from app.emails.service import OutboxService
 from app.users.models import User
 from app.users.schemas import UserRegistration
 
@@ -20,9 +25,11 @@ if TYPE_CHECKING:
 
     from app.core.pagination import Page, PageRequest
     from app.core.security import PasswordHashing
+    from app.core.settings import Settings
+    from app.core.task_queue import TaskQueue
     from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserUpdate
 
-__all__ = ("UserService", "normalise_email")
+__all__ = ("UserService", "find_active_user", "normalise_email")
 
 INVALID_CREDENTIALS = "Incorrect email or password"
 EMAIL_TAKEN = "A user with this email already exists"
@@ -33,8 +40,18 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _humanise(lifetime: timedelta) -> str:
+    minutes = int(lifetime.total_seconds()) // 60
+    value, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
 class UserService(SQLAlchemySyncRepositoryService[User]):
-    """Every write ends in an explicit commit, so a failed commit surfaces as an error, never as a 2xx."""
+    """Every write ends in an explicit commit, so a failed commit surfaces as an error, never as a 2xx.
+
+    Emails an account change causes are outbox rows written in the same transaction; :meth:`commit` enqueues
+    them only once they are durable. Without a ``task_queue`` (CLI, tests) they wait for the worker's relay.
+    """
 
     class Repo(SQLAlchemySyncRepository[User]):
         model_type = User
@@ -44,19 +61,58 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
     count_with_window_function = False
     match_fields = ["email"]
 
-    def __init__(self, session: Session, passwords: PasswordHashing, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        session: Session,
+        passwords: PasswordHashing,
+        settings: Settings,
+        task_queue: TaskQueue | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(session=session, error_messages={"duplicate_key": EMAIL_TAKEN}, **kwargs)
         self.passwords = passwords
+        self.settings = settings
+        self.outbox = OutboxService(session, settings, task_queue)
+        self.one_time_tokens = OneTimeTokenService(session=session)
 
     @property
     def refresh_tokens(self) -> RefreshTokenService:
         return RefreshTokenService(session=self.repository.session)
 
     def commit(self) -> None:
+        """Commit, then enqueue the emails this transaction wrote."""
         self.repository.session.commit()
+        self.outbox.dispatch_added()
 
     def rollback(self) -> None:
         self.repository.session.rollback()
+        self.outbox.discard_added()
+
+    def queue_welcome(self, user: User) -> None:
+        self.outbox.add(EmailKind.WELCOME, user.email, user_id=user.id, payload={"name": user.full_name})
+
+    def queue_verification(self, user: User) -> None:
+        """A verification link for the account's current address (in the transaction; the caller commits)."""
+        lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
+        token = self.one_time_tokens.issue(user.id, TokenPurpose.VERIFY_EMAIL, lifetime)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(EmailKind.VERIFY_EMAIL, user.email, user_id=user.id, payload=payload)
+
+    def queue_password_reset(self, user: User) -> None:
+        """A reset link; older reset tokens stop working (in the transaction; the caller commits)."""
+        lifetime = timedelta(minutes=self.settings.reset_password_token_expire_minutes)
+        self.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
+        token = self.one_time_tokens.issue(user.id, TokenPurpose.RESET_PASSWORD, lifetime)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(EmailKind.RESET_PASSWORD, user.email, user_id=user.id, payload=payload)
+
+    def queue_password_changed(self, user: User, address: str) -> None:
+        self.outbox.add(EmailKind.PASSWORD_CHANGED, address, user_id=user.id, payload={"name": user.full_name})
+
+    def set_password(self, user: User, password: str) -> None:
+        """Store a new hash and sign out every session (revokes all refresh tokens)."""
+        user.hashed_password = self.passwords.hash(password)
+        self.refresh_tokens.revoke_all_for_user(user.id)
 
     def _new_user(self, data: UserRegistration, **flags: bool) -> User:
         user = User(
@@ -71,8 +127,12 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         return user
 
     def register(self, data: UserRegistration) -> User:
-        """Self-service sign-up: the account is active, unverified and never privileged."""
+        """Self-service sign-up: the account is active, unverified and never privileged; welcome and
+        verification emails are written with it.
+        """
         user = self._new_user(data, is_active=True, is_superuser=False, is_verified=False)
+        self.queue_welcome(user)
+        self.queue_verification(user)
         self.commit()
         return user
 
@@ -95,8 +155,7 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         return user, True
 
     def get_active(self, user_id: uuid.UUID) -> User | None:
-        user = self.get_one_or_none(id=user_id)
-        return user if user is not None and user.is_active else None
+        return find_active_user(self.repository.session, user_id)
 
     def authenticate(self, email: str, password: str) -> User:
         """Check credentials; every refusal looks the same and costs one argon2 verification.
@@ -118,6 +177,10 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
     def update_account(self, user: User, changes: UserUpdate | UserAdminUpdate, *, actor: User) -> User:
         """Apply a partial update made by ``actor`` (the account's owner or a superuser).
 
+        A new password mails a notice to the address the account had before this change; a new email
+        address voids the account's one-time tokens and, unless the account ends up verified, mails a
+        verification link to the new address.
+
         Raises:
             ForbiddenError: a non-superuser tried to change a flag.
             BadRequestError: a new password of one's own without the right ``current_password``.
@@ -127,12 +190,19 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         current_password = fields.pop("current_password", None)
         if PRIVILEGED_FIELDS & fields.keys() and not actor.is_superuser:
             raise ForbiddenError("Only a superuser may change is_active, is_superuser or is_verified")
-        if "password" in fields:
+        previous_email = user.email
+        password_changed = "password" in fields
+        if password_changed:
             self._apply_new_password(user, fields.pop("password"), current_password, actor=actor)
-        if "email" in fields:
-            self._apply_new_email(user, fields.pop("email"))
+        email_changed = "email" in fields and self._apply_new_email(user, fields.pop("email"))
         for key, value in fields.items():
             setattr(user, key, value)
+        if email_changed:
+            self.one_time_tokens.revoke(user.id)
+            if not user.is_verified:
+                self.queue_verification(user)
+        if password_changed:
+            self.queue_password_changed(user, previous_email)
         self.commit()
         return user
 
@@ -142,17 +212,18 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
                 raise BadRequestError("current_password is required to set a new password")
             if not self.passwords.verify(user.hashed_password, current_password):
                 raise BadRequestError("current_password is incorrect")
-        user.hashed_password = self.passwords.hash(password)
-        self.refresh_tokens.revoke_all_for_user(user.id)
+        self.set_password(user, password)
 
-    def _apply_new_email(self, user: User, email: str) -> None:
+    def _apply_new_email(self, user: User, email: str) -> bool:
+        """Set a new address (unverified); False if it is the current one."""
         email = normalise_email(email)
         if email == user.email:
-            return
+            return False
         if self.exists(email=email):
             raise ConflictError(EMAIL_TAKEN)
         user.email = email
         user.is_verified = False
+        return True
 
     def delete_account(self, user_id: uuid.UUID) -> None:
         """Delete an account; its tokens go with it (ON DELETE CASCADE)."""
@@ -165,3 +236,9 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
             filters.append(SearchFilter(field_name={"email", "first_name", "last_name"}, value=query, ignore_case=True))
         users, total = self.get_many_and_count(*filters)
         return page.build(users, total)
+
+
+def find_active_user(session: Session, user_id: uuid.UUID) -> User | None:
+    """The active user with this id, by primary key (one query, profile joined): what every bearer request needs."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.is_active else None

@@ -1,0 +1,170 @@
+"""The transactional outbox: rows are written with the change that causes them, then sent once by a worker."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemySyncRepository
+from advanced_alchemy.service import SQLAlchemySyncRepositoryService
+from jinja2 import TemplateError
+from sqlalchemy import select, update
+
+from app.emails.models import EmailKind, EmailOutbox, EmailStatus
+from app.emails.transports import PermanentEmailError, TransientEmailError
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from app.core.settings import Settings
+    from app.core.task_queue import TaskQueue
+    from app.emails.rendering import EmailComposer
+    from app.emails.transports import EmailTransport
+
+__all__ = ("OutboxService", "SendOutcome")
+
+logger = logging.getLogger(__name__)
+
+# Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent or failed.
+SECRET_PAYLOAD_KEYS = frozenset({"token"})
+
+
+class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What one send attempt did; ``retry_in`` (seconds) is set only when ``status`` is ``retry``."""
+
+    status: Literal["sent", "skipped", "retry", "failed"]
+    detail: str = ""
+    retry_in: float | None = None
+
+
+class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
+    """Adds rows without committing (the caller commits its change and the rows together) and sends them."""
+
+    class Repo(SQLAlchemySyncRepository[EmailOutbox]):
+        model_type = EmailOutbox
+
+    repository_type = Repo
+
+    def __init__(
+        self, session: Session, settings: Settings, task_queue: TaskQueue | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(session=session, **kwargs)
+        self.settings = settings
+        self.task_queue = task_queue
+        self._added: list[uuid.UUID] = []
+
+    @property
+    def _relay_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.outbox_relay_after_seconds)
+
+    def add(
+        self, kind: EmailKind, recipient: str, *, user_id: uuid.UUID | None, payload: dict[str, Any]
+    ) -> EmailOutbox:
+        """Write a pending row in the current transaction; :meth:`dispatch_added` announces it after the commit."""
+        row = EmailOutbox(
+            kind=kind,
+            recipient=recipient,
+            user_id=user_id,
+            payload=payload,
+            status=EmailStatus.PENDING,
+            attempts=0,
+            next_attempt_at=datetime.now(UTC) + self._relay_after,
+        )
+        self.repository.add(row)
+        self._added.append(row.id)
+        return row
+
+    def dispatch_added(self) -> None:
+        """Enqueue the rows added since the last call. Call it only after the commit that made them durable.
+
+        A refused enqueue is logged and ignored: the row is committed, so the relay sends it later.
+        """
+        added, self._added = self._added, []
+        if self.task_queue is None:
+            return
+        for outbox_id in added:
+            self.task_queue.enqueue_email(outbox_id)
+
+    def discard_added(self) -> None:
+        """Forget rows of a rolled-back transaction: they were never written."""
+        self._added.clear()
+
+    def send(self, outbox_id: uuid.UUID, composer: EmailComposer, transport: EmailTransport) -> SendOutcome:
+        """Send one row at most once: lock it, skip it unless pending, render, send, record the result, commit.
+
+        The row stays locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) while the mail server is talked to, so a
+        second worker given the same row skips it instead of sending it again.
+        """
+        session = self.repository.session
+        row = session.scalars(
+            select(EmailOutbox).where(EmailOutbox.id == outbox_id).with_for_update(skip_locked=True)
+        ).one_or_none()
+        if row is None or row.status != EmailStatus.PENDING:
+            session.rollback()
+            detail = "missing or locked by another worker" if row is None else f"already {row.status}"
+            return SendOutcome(status="skipped", detail=detail)
+        row.attempts += 1
+        try:
+            message = composer.compose(row)
+        except (TemplateError, KeyError, ValueError) as exc:  # a template or payload bug: every retry would fail
+            return self._finish(row, EmailStatus.FAILED, f"could not render: {exc!r}")
+        try:
+            transport.send(message)
+        except TransientEmailError as exc:
+            return self._after_transient_failure(row, str(exc))
+        except PermanentEmailError as exc:
+            return self._finish(row, EmailStatus.FAILED, str(exc))
+        return self._finish(row, EmailStatus.SENT, None)
+
+    def _after_transient_failure(self, row: EmailOutbox, error: str) -> SendOutcome:
+        if row.attempts >= self.settings.email_max_attempts:
+            return self._finish(row, EmailStatus.FAILED, f"gave up after {row.attempts} attempts: {error}")
+        delay = self._backoff(row.attempts)
+        row.last_error = error
+        # The relay leaves the row alone until the worker's own retry is due, plus the usual grace.
+        row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay) + self._relay_after
+        self.repository.session.commit()
+        return SendOutcome(status="retry", detail=error, retry_in=delay)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with equal jitter: half the step is fixed, half random, so retries spread out."""
+        step = min(
+            self.settings.email_retry_backoff_max_seconds,
+            self.settings.email_retry_backoff_seconds * 2.0 ** (attempts - 1),
+        )
+        return step / 2 + random.uniform(0, step / 2)  # noqa: S311  (jitter, not a secret)
+
+    def _finish(self, row: EmailOutbox, status: EmailStatus, error: str | None) -> SendOutcome:
+        row.status = status
+        row.last_error = error
+        row.sent_at = datetime.now(UTC) if status is EmailStatus.SENT else None
+        row.payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
+        self.repository.session.commit()
+        return SendOutcome(status="sent" if status is EmailStatus.SENT else "failed", detail=error or "")
+
+    def claim_due(self, limit: int) -> list[uuid.UUID]:
+        """Pending rows whose ``next_attempt_at`` has passed, pushed one grace period ahead so the next relay run
+        does not enqueue them again while they wait in the queue. Committed; returns their ids.
+        """
+        session = self.repository.session
+        now = datetime.now(UTC)
+        ids = list(
+            session.scalars(
+                select(EmailOutbox.id)
+                .where(EmailOutbox.status == EmailStatus.PENDING, EmailOutbox.next_attempt_at <= now)
+                .order_by(EmailOutbox.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(EmailOutbox).where(EmailOutbox.id.in_(ids)).values(next_attempt_at=now + self._relay_after)
+            )
+        session.commit()
+        return ids

@@ -1,0 +1,98 @@
+"""End to end with a real worker on Redis and a real SMTP server: the emails arrive and their links work."""
+
+from __future__ import annotations
+
+from celery import Celery
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.factories import API, DEFAULT_PASSWORD, Accounts, unique_email
+from tests.mail import SMTPServer, text_of, token_in
+
+LOGIN = f"{API}/auth/login"
+
+
+def test_register_mails_a_verification_link_that_verifies_the_account(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user(first_name="Ada")
+    welcome = smtp_server.wait_for_email(actor.email, "welcome")
+    verification = smtp_server.wait_for_email(actor.email, "verify")
+    assert "Hello Ada" in text_of(welcome)
+    assert "http://localhost:3000/verify-email?token=" in text_of(verification)
+    assert verification.get_body(preferencelist=("html",)) is not None
+
+    response = client.post(f"{API}/auth/verify-email", json={"token": token_in(verification)})
+    assert response.status_code == 200, response.text
+    assert response.json()["is_verified"] is True
+    assert response.json()["id"] == actor.id
+    assert client.get(f"{API}/users/me", headers=actor.headers).json()["is_verified"] is True
+    assert client.post(f"{API}/auth/verify-email", json={"token": token_in(verification)}).status_code == 400
+
+
+def test_forgot_and_reset_password_by_email(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user()
+    forgot = client.post(f"{API}/auth/forgot-password", json={"email": actor.email.upper()})
+    assert forgot.status_code == 202
+    reset_email = smtp_server.wait_for_email(actor.email, "reset")
+    assert "http://localhost:3000/reset-password?token=" in text_of(reset_email)
+
+    reset = client.post(f"{API}/auth/reset-password", json={"token": token_in(reset_email), "password": "a new secret"})
+    assert reset.status_code == 204, reset.text
+    assert client.post(LOGIN, data={"username": actor.email, "password": DEFAULT_PASSWORD}).status_code == 401
+    assert client.post(LOGIN, data={"username": actor.email, "password": "a new secret"}).status_code == 200
+    assert client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token}).status_code == 401
+    smtp_server.wait_for_email(actor.email, "password was changed")
+
+
+def test_forgot_password_for_an_unknown_email_answers_the_same_and_sends_nothing(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user()
+    smtp_server.wait_for_email(actor.email, "verify")
+    stranger = unique_email("stranger")
+    unknown = client.post(f"{API}/auth/forgot-password", json={"email": stranger})
+    known = client.post(f"{API}/auth/forgot-password", json={"email": actor.email})
+    assert (unknown.status_code, unknown.json()) == (known.status_code, known.json())
+    assert unknown.status_code == 202
+    # One solo worker takes the queue in order: once the known account's reset email is in, anything the unknown
+    # request had queued before it would be in too.
+    smtp_server.wait_for_email(actor.email, "reset")
+    assert smtp_server.mailbox.to(stranger) == []
+    assert len(smtp_server.mailbox.messages) == 3  # welcome, verification, reset
+
+
+def test_email_change_mails_the_new_address_and_password_change_warns_the_old_one(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user()
+    first_link = smtp_server.wait_for_email(actor.email, "verify")
+    new_email = unique_email("moved")
+    response = client.patch(
+        f"{API}/users/me",
+        headers=actor.headers,
+        json={"email": new_email, "password": "another secret", "current_password": actor.password},
+    )
+    assert response.status_code == 200, response.text
+    smtp_server.wait_for_email(actor.email, "password was changed")
+    verification = smtp_server.wait_for_email(new_email, "verify")
+    # The link mailed to the old address no longer verifies anything.
+    assert client.post(f"{API}/auth/verify-email", json={"token": token_in(first_link)}).status_code == 400
+    verified = client.post(f"{API}/auth/verify-email", json={"token": token_in(verification)})
+    assert verified.status_code == 200
+    assert verified.json()["email"] == new_email
+
+
+def test_resend_verification_mails_a_fresh_link(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user()
+    smtp_server.wait_for_email(actor.email, "verify")
+    assert client.post(f"{API}/auth/verify-email/resend", headers=actor.headers).status_code == 202
+    smtp_server.mailbox.wait_for(lambda _: len(smtp_server.mailbox.to(actor.email, "verify")) == 2)
+    first, second = smtp_server.mailbox.to(actor.email, "verify")
+    assert token_in(first) != token_in(second)
+    assert client.post(f"{API}/auth/verify-email", json={"token": token_in(second)}).status_code == 200
+    assert client.post(f"{API}/auth/verify-email/resend", headers=actor.headers).status_code == 409

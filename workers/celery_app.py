@@ -1,0 +1,21 @@
+"""The workers' Celery app."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+import workers.tasks  # noqa: F401  (registers the shared tasks on every app created below)
+from app.core.settings import Settings, get_settings
+from workers.config import build_config
+from workers.context import WorkerContext
+
+__all__ = ("create_celery_app",)
+
+
+def create_celery_app(settings: Settings | None = None) -> Celery:
+    """The workers' app for ``settings`` (default: the environment, as the API reads it)."""
+    settings = settings or get_settings()
+    app = Celery("inkwell", set_as_current=False)
+    app.conf.update(build_config(settings))
+    WorkerContext.attach(app, settings)
+    return app

@@ -1,0 +1,108 @@
+"""Celery's configuration, built from the same settings object as the API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kombu.entity import Exchange, Queue
+
+from app.core.settings import DATA_DIR
+from app.core.task_queue import (
+    CLEANUP_TOKENS_TASK,
+    EMAILS_QUEUE,
+    MAINTENANCE_QUEUE,
+    RELAY_OUTBOX_TASK,
+    SEND_EMAIL_TASK,
+)
+
+if TYPE_CHECKING:
+    from app.core.settings import Settings
+
+__all__ = ("build_config",)
+
+# Sending one email is a handful of SMTP round trips, each bounded by SMTP_TIMEOUT_SECONDS.
+EMAIL_SOFT_TIME_LIMIT = 120
+EMAIL_TIME_LIMIT = 150
+# Cleanup deletes in small batches; a large backlog may take minutes.
+CLEANUP_SOFT_TIME_LIMIT = 600
+CLEANUP_TIME_LIMIT = 660
+MIN_VISIBILITY_TIMEOUT = 3600
+
+
+def _visibility_timeout(settings: Settings) -> int:
+    """Redis redelivers a message not acknowledged within this time, and a retry waiting for its countdown is
+    one. It must outlast the longest countdown plus the longest task, or an email retry would be delivered twice.
+    """
+    longest_hold = settings.email_retry_backoff_max_seconds + CLEANUP_TIME_LIMIT
+    return max(MIN_VISIBILITY_TIMEOUT, int(2 * longest_hold))
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.redis_url is None:
+        return {}  # the embedded SQLAlchemy transport has no visibility timeout or socket options
+    return {
+        "visibility_timeout": _visibility_timeout(settings),
+        # Fail a dead connection in bounded time; the worker then reconnects instead of hanging on a half-open socket.
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+    }
+
+
+def _queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+
+
+def _every(seconds: float, task: str) -> dict[str, Any]:
+    # A tick that no worker picked up before the next one is dropped, so a stopped worker does not come back to a
+    # pile of identical relay or cleanup runs.
+    return {"task": task, "schedule": seconds, "options": {"queue": MAINTENANCE_QUEUE, "expires": seconds}}
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """The ``app.conf`` of the workers, as a mapping of Celery setting names."""
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": _transport_options(settings),
+        # Wait for the broker at start-up (and after losing it) instead of exiting.
+        "broker_connection_retry_on_startup": True,
+        # JSON only: a pickled message from anyone who can write to Redis would run code.
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        # Nothing reads task results; the outbox row and the maintenance_run table are the record.
+        "task_ignore_result": True,
+        # A worker started without -Q consumes both queues. Each has its own exchange and routing key: a bare
+        # Queue(name) would be bound to the default exchange and key, and receive the other queue's messages too.
+        "task_queues": [_queue(EMAILS_QUEUE), _queue(MAINTENANCE_QUEUE)],
+        "task_default_queue": EMAILS_QUEUE,
+        "task_routes": {
+            SEND_EMAIL_TASK: {"queue": EMAILS_QUEUE},
+            RELAY_OUTBOX_TASK: {"queue": MAINTENANCE_QUEUE},
+            CLEANUP_TOKENS_TASK: {"queue": MAINTENANCE_QUEUE},
+        },
+        # Acknowledge after the task ran, so a worker that dies mid-task leaves the message to another worker;
+        # every task is idempotent, so running one twice is harmless.
+        "task_acks_late": True,
+        # ...including when the worker process is killed (OOM, SIGKILL): requeue rather than acknowledge.
+        "task_reject_on_worker_lost": True,
+        # Stop a task at once when the broker connection is lost: its unacknowledged message is redelivered anyway.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A backstop behind the SMTP timeouts: a stuck task is interrupted (soft) and then killed (hard).
+        "task_soft_time_limit": EMAIL_SOFT_TIME_LIMIT,
+        "task_time_limit": EMAIL_TIME_LIMIT,
+        "task_annotations": {
+            CLEANUP_TOKENS_TASK: {"soft_time_limit": CLEANUP_SOFT_TIME_LIMIT, "time_limit": CLEANUP_TIME_LIMIT}
+        },
+        # Slow I/O tasks: reserve one message per process, so a slow SMTP server does not strand a prefetched
+        # batch behind one busy process while others idle.
+        "worker_prefetch_multiplier": 1,
+        # Remote control (celery inspect) needs fanout, which only Redis offers here.
+        "worker_enable_remote_control": settings.redis_url is not None,
+        "beat_schedule": {
+            "relay-outbox": _every(settings.outbox_relay_interval_seconds, RELAY_OUTBOX_TASK),
+            "cleanup-tokens": _every(settings.token_cleanup_interval_seconds, CLEANUP_TOKENS_TASK),
+        },
+        "beat_schedule_filename": str(DATA_DIR / "celerybeat-schedule"),
+        "timezone": "UTC",
+        "enable_utc": True,
+    }

@@ -1,0 +1,60 @@
+"""What tasks share within one worker process: settings, engine, email composer and transport."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import app.models  # noqa: F401  (maps every table, so foreign keys such as email_outbox.user_id resolve)
+from app.core.database import build_engine
+from app.emails.rendering import EmailComposer
+from app.emails.transports import EmailTransport, build_transport
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.core.settings import Settings
+
+__all__ = ("WorkerContext",)
+
+APP_ATTRIBUTE = "inkwell_context"
+
+
+class WorkerContext:
+    """The resources of one worker process, each built on first use: inside the pool process that runs the
+    tasks, so no database connection is ever inherited across the prefork pool's fork.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def attach(cls, app: Any, settings: Settings) -> None:
+        """Give the Celery ``app`` a context built from ``settings``."""
+        setattr(app, APP_ATTRIBUTE, cls(settings))
+
+    @classmethod
+    def of(cls, app: Any) -> WorkerContext:
+        """The context of the Celery app a task runs in."""
+        return cast("WorkerContext", getattr(app, APP_ATTRIBUTE))
+
+    @cached_property
+    def engine(self) -> Engine:
+        return build_engine(self.settings)
+
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def composer(self) -> EmailComposer:
+        return EmailComposer(self.settings)
+
+    @cached_property
+    def transport(self) -> EmailTransport:
+        return build_transport(self.settings)
+
+    def session(self) -> Session:
+        return self._sessions()

@@ -1,0 +1,59 @@
+"""Thin tasks: they take ids (strings), open a session and call the services in ``app``; all are idempotent."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Task, shared_task
+
+from app.core.task_queue import CLEANUP_TOKENS_TASK, EMAILS_QUEUE, RELAY_OUTBOX_TASK, SEND_EMAIL_TASK
+from app.emails.service import OutboxService
+from app.maintenance.service import CleanupService
+from workers.context import WorkerContext
+
+__all__ = ("cleanup_tokens", "relay_outbox", "send_email")
+
+logger = logging.getLogger(__name__)
+
+
+# max_retries=None: the outbox row counts attempts across retries and relays, and fails itself at the limit.
+@shared_task(bind=True, name=SEND_EMAIL_TASK, max_retries=None)
+def send_email(self: Task, outbox_id: str) -> str:
+    """Send one outbox row; a transient failure retries with backoff, the last one marks the row failed."""
+    context = WorkerContext.of(self.app)
+    with context.session() as session:
+        outcome = OutboxService(session, context.settings).send(
+            uuid.UUID(outbox_id), context.composer, context.transport
+        )
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        logger.warning("email %s: retrying in %.1fs after: %s", outbox_id, outcome.retry_in, outcome.detail)
+        raise self.retry(countdown=outcome.retry_in)
+    if outcome.status == "failed":
+        logger.error("email %s failed for good: %s", outbox_id, outcome.detail)
+    else:
+        logger.info("email %s %s%s", outbox_id, outcome.status, f" ({outcome.detail})" if outcome.detail else "")
+    return outcome.status
+
+
+@shared_task(bind=True, name=RELAY_OUTBOX_TASK)
+def relay_outbox(self: Task) -> int:
+    """Enqueue outbox rows still pending past their time: those whose enqueue failed, or whose task was lost."""
+    context = WorkerContext.of(self.app)
+    with context.session() as session:
+        due = OutboxService(session, context.settings).claim_due(context.settings.outbox_relay_batch_size)
+    for outbox_id in due:
+        self.app.send_task(SEND_EMAIL_TASK, args=[str(outbox_id)], queue=EMAILS_QUEUE)
+    if due:
+        logger.info("relayed %d pending emails", len(due))
+    return len(due)
+
+
+@shared_task(bind=True, name=CLEANUP_TOKENS_TASK)
+def cleanup_tokens(self: Task) -> dict[str, int]:
+    """Delete spent tokens and old sent emails; the counts go to the log and to ``maintenance_run``."""
+    context = WorkerContext.of(self.app)
+    with context.session() as session:
+        deleted = CleanupService(session, context.settings).run()
+    logger.info("token cleanup deleted %s", deleted)
+    return deleted
