@@ -105,3 +105,18 @@ def test_one_access_log_line_per_request_without_secrets(
     captured = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
     for secret in (password, actor.access_token, actor.refresh_token, "Bearer"):
         assert secret not in captured
+
+
+def test_nul_characters_are_refused_before_the_database(client: TestClient[Litestar], accounts: Accounts) -> None:
+    actor = accounts.user()
+    cases = [
+        ("POST", f"{API}/auth/forgot-password", {"json": {"email": "a\x00b@example.com"}}),
+        ("POST", f"{API}/auth/login", {"data": {"username": "a\x00@example.com", "password": "whatever"}}),
+        ("POST", f"{API}/posts", {"json": {"title": "t\x00", "content": "c"}, "headers": actor.headers}),
+        ("GET", f"{API}/posts", {"params": {"q": "x\x00y"}}),
+        ("PUT", f"{API}/users/me/profile", {"json": {"bio": "\x00"}, "headers": actor.headers}),
+    ]
+    for method, path, kwargs in cases:
+        response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["status_code"] == 422

@@ -25,7 +25,7 @@ from app.auth.schemas import (
     VerifyEmailRequest,
 )
 from app.auth.service import AuthService
-from app.core.openapi import with_request_body
+from app.core.openapi import BODY_ERRORS, PUBLIC, errors, with_request_body
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
 from app.core.security import minimum_duration
@@ -83,6 +83,8 @@ class AuthController(Controller):
     @post(
         "/register",
         operation_id="register",
+        responses=errors(*BODY_ERRORS, 409, 429, 503),
+        security=PUBLIC,
         status_code=HTTP_201_CREATED,
         guards=[rate_limited("register_ip")],
         exclude_from_auth=True,
@@ -95,6 +97,8 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="login",
+        responses=errors(401, 413, 422, 429, 503),
+        security=PUBLIC,
         status_code=HTTP_200_OK,
         guards=[rate_limited("login_ip")],
         exclude_from_auth=True,
@@ -113,6 +117,8 @@ class AuthController(Controller):
     @post(
         "/refresh",
         operation_id="refresh",
+        responses=errors(*BODY_ERRORS, 401, 429, 503),
+        security=PUBLIC,
         status_code=HTTP_200_OK,
         guards=[rate_limited("refresh_ip")],
         exclude_from_auth=True,
@@ -123,7 +129,13 @@ class AuthController(Controller):
         return auth_service.refresh(data.refresh_token)
 
     @post(
-        "/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT, exclude_from_auth=True, sync_to_thread=True
+        "/logout",
+        operation_id="logout",
+        responses=errors(*BODY_ERRORS, 503),
+        security=PUBLIC,
+        status_code=HTTP_204_NO_CONTENT,
+        exclude_from_auth=True,
+        sync_to_thread=True,
     )
     def logout(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> None:
         """Revoke a refresh token and every token of its login."""
@@ -132,6 +144,8 @@ class AuthController(Controller):
     @post(
         "/verify-email",
         operation_id="verifyEmail",
+        responses=errors(*BODY_ERRORS, 503),
+        security=PUBLIC,
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
         sync_to_thread=True,
@@ -145,6 +159,7 @@ class AuthController(Controller):
     @post(
         "/verify-email/resend",
         operation_id="resendVerificationEmail",
+        responses=errors(401, 409, 429, 503),
         status_code=HTTP_202_ACCEPTED,
         guards=[rate_limited("verify_resend_ip")],
         sync_to_thread=True,
@@ -159,6 +174,8 @@ class AuthController(Controller):
     @post(
         "/forgot-password",
         operation_id="forgotPassword",
+        responses=errors(*BODY_ERRORS, 429, 503),
+        security=PUBLIC,
         status_code=HTTP_202_ACCEPTED,
         guards=[rate_limited("forgot_password_ip")],
         exclude_from_auth=True,
@@ -178,6 +195,8 @@ class AuthController(Controller):
     @post(
         "/reset-password",
         operation_id="resetPassword",
+        responses=errors(*BODY_ERRORS, 503),
+        security=PUBLIC,
         status_code=HTTP_204_NO_CONTENT,
         exclude_from_auth=True,
         sync_to_thread=True,

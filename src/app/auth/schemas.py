@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.core.schemas import Email, Password
+from app.core.schemas import NO_NUL, Email, Password
 
 __all__ = (
     "Accepted",
@@ -24,7 +24,7 @@ OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 class LoginForm(msgspec.Struct, kw_only=True):
     """OAuth2 password-flow credentials; ``username`` is the account's email."""
 
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=320, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from advanced_alchemy.extensions.litestar import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,16 +34,21 @@ def _enable_sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolE
 
 def _sqlite_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    in_memory = url.database in (None, "", ":memory:")
+    pool_arguments: dict[str, Any]
+    if in_memory:
+        # One shared connection: with a per-thread pool each request thread would see its own empty database.
+        pool_arguments = {"poolclass": StaticPool}
+    else:
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+        pool_arguments = {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+            "pool_timeout": settings.database_pool_timeout_seconds,
+            "pool_pre_ping": True,
+        }
     engine = create_engine(
-        url,
-        echo=settings.database_echo,
-        connect_args={"check_same_thread": False, "timeout": 5},
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout_seconds,
-        pool_pre_ping=True,
+        url, echo=settings.database_echo, connect_args={"check_same_thread": False, "timeout": 5}, **pool_arguments
     )
     event.listen(engine, "connect", _enable_sqlite_pragmas)
     return engine

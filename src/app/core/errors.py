@@ -7,7 +7,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
-from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.exceptions.responses import create_exception_response
 from litestar.status_codes import (
@@ -41,6 +40,7 @@ logger = logging.getLogger(__name__)
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 DUPLICATE_RECORD = "A record matching the supplied data already exists."
+CONFLICTING_DATA = "The request conflicts with the current state of the data."
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 
@@ -111,29 +111,35 @@ def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return _json_error(request, HTTP_401_UNAUTHORIZED, exc.detail, headers={**(exc.headers or {}), **BEARER_CHALLENGE})
 
 
+def _database_error_response(
+    request: Request[Any, Any, Any], error: sa_exc.SQLAlchemyError | None, fallback: Exception
+) -> Response[Any]:
+    """The response for a failed statement, judged by the driver-level error beneath any wrapping."""
+    if _is_database_outage(error):
+        logger.error("database unavailable: %s", error)
+        return _json_error(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
+    if isinstance(error, sa_exc.DataError):
+        # Validation should have refused the value; if one still reaches the database it is bad input, not a 500.
+        logger.warning("database refused a value: %s", error.orig)
+        return _json_error(request, HTTP_422_UNPROCESSABLE_ENTITY, "A value in the request cannot be stored")
+    if isinstance(error, sa_exc.IntegrityError):
+        return _json_error(request, HTTP_409_CONFLICT, CONFLICTING_DATA)
+    logger.error("database error", exc_info=fallback)
+    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
 def _repository_error(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
     if isinstance(exc, NotFoundError):
         return _json_error(request, HTTP_404_NOT_FOUND, "The requested resource was not found")
-    if _is_database_outage(exc):
-        logger.error("database unavailable: %s", exc.__cause__ or exc)
-        return _json_error(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
-    if isinstance(exc, DuplicateKeyError) or isinstance(exc.__cause__, sa_exc.IntegrityError):
+    if isinstance(exc, DuplicateKeyError):
+        # Its detail is one of our own messages (error_messages), never the database's text.
         return _json_error(request, HTTP_409_CONFLICT, exc.detail or DUPLICATE_RECORD)
-    if isinstance(exc, RepositoryIntegrityError):
-        logger.error("database statement failed", exc_info=exc)
-        return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
-    logger.error("repository error", exc_info=exc)
-    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+    cause = exc.__cause__ if isinstance(exc.__cause__, sa_exc.SQLAlchemyError) else None
+    return _database_error_response(request, cause, exc)
 
 
 def _sqlalchemy_error(request: Request[Any, Any, Any], exc: sa_exc.SQLAlchemyError) -> Response[Any]:
-    if _is_database_outage(exc):
-        logger.error("database unavailable: %s", exc)
-        return _json_error(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
-    if isinstance(exc, sa_exc.IntegrityError):
-        return _json_error(request, HTTP_409_CONFLICT, DUPLICATE_RECORD)
-    logger.error("database error", exc_info=exc)
-    return _json_error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+    return _database_error_response(request, exc, exc)
 
 
 def _too_deeply_nested(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:

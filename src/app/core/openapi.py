@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from litestar.openapi import OpenAPIConfig
+import msgspec
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Operation
+from litestar.openapi.spec import Operation, SecurityRequirement
+from msgspec import UNSET, UnsetType
 
 if TYPE_CHECKING:
     from litestar.openapi.spec import RequestBody
 
     from app.core.settings import Settings
 
-__all__ = ("build_openapi_config", "with_request_body")
+__all__ = (
+    "BODY_ERRORS",
+    "OPTIONAL_BEARER",
+    "PUBLIC",
+    "ErrorBody",
+    "build_openapi_config",
+    "errors",
+    "with_request_body",
+)
 
 
 def with_request_body(request_body: RequestBody) -> type[Operation]:
@@ -35,3 +45,39 @@ def build_openapi_config(settings: Settings) -> OpenAPIConfig:
         path="/schema",
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
     )
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """Every error response: the HTTP status, a message safe to show, and for 422 the offending fields."""
+
+    status_code: int
+    detail: str
+    extra: list[Any] | dict[str, Any] | UnsetType = UNSET
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is malformed (e.g. not valid JSON) or a business rule refused it",
+    401: "Missing, invalid or expired bearer token, or wrong credentials (`WWW-Authenticate: Bearer`)",
+    403: "Authenticated, but not allowed to do this",
+    404: "No such resource, or one the caller may not see",
+    409: "Conflicts with the current state (e.g. the email is taken)",
+    413: "The request body is larger than 1 MiB",
+    422: "Validation failed; `extra` lists the offending fields",
+    429: "Rate limit reached; `Retry-After` gives the seconds to wait",
+    503: "The database is unavailable; retry shortly (`Retry-After`)",
+}
+
+PUBLIC: list[SecurityRequirement] = [{}]
+"""Operation-level ``security`` of routes that need no token (the app-wide default requires one)."""
+OPTIONAL_BEARER: list[SecurityRequirement] = [{}, {"BearerToken": []}]
+"""Routes that answer anyone, and more to a bearer (a bad token is still 401)."""
+
+BODY_ERRORS = (400, 413, 422)
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The documented error responses of an operation, each with the :class:`ErrorBody` schema."""
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code], generate_examples=False)
+        for code in sorted(set(codes))
+    }

@@ -6,17 +6,20 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ("Email", "Name", "Password")
+__all__ = ("NO_NUL", "Email", "Name", "Password")
+
+# Text stored in the database may not contain NUL: PostgreSQL rejects it, so it is refused at the door (422).
+NO_NUL = r"^[^\x00]*$"
 
 Email = Annotated[
     str,
     msgspec.Meta(
         min_length=3,
         max_length=320,
-        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+        pattern=r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$",
         description="an email address; stored trimmed and lower-cased",
         examples=["ada@example.com"],
     ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=128, description="8 to 128 characters")]
-Name = Annotated[str, msgspec.Meta(max_length=100)]
+Name = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]

@@ -13,7 +13,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import provide_optional_user
+from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
 from app.core.pagination import Page, PageRequest, provide_page_request
+from app.core.schemas import NO_NUL
 from app.posts.deps import provide_posts_service
 from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
@@ -45,7 +47,14 @@ class PostController(Controller):
     tags = ["posts"]
     dependencies = {**POST_DEPENDENCIES, "viewer": Provide(provide_optional_user, sync_to_thread=True)}
 
-    @get("/", operation_id="listPosts", exclude_from_auth=True, sync_to_thread=True)
+    @get(
+        "/",
+        operation_id="listPosts",
+        responses=errors(422, 503),
+        security=PUBLIC,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
     def list_posts(
         self,
         posts_service: NamedDependency[PostService],
@@ -54,6 +63,7 @@ class PostController(Controller):
         q: Annotated[
             str | None,
             QueryParameter(
+                pattern=NO_NUL,
                 min_length=1,
                 max_length=200,
                 description="search: PostgreSQL full-text over title and content; SQLite, title substring",
@@ -64,7 +74,15 @@ class PostController(Controller):
         """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
         return posts_service.list_published(page_request, order, author_id, q).map(to_list_item)
 
-    @get("/{post_id:str}", operation_id="getPost", name=GET_POST_ROUTE, exclude_from_auth=True, sync_to_thread=True)
+    @get(
+        "/{post_id:str}",
+        operation_id="getPost",
+        responses=errors(401, 404, 422, 503),
+        security=OPTIONAL_BEARER,
+        name=GET_POST_ROUTE,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
     def get_post(
         self,
         post_id: FromPath[UUID],
@@ -77,6 +95,7 @@ class PostController(Controller):
     @post(
         "/",
         operation_id="createPost",
+        responses=errors(*BODY_ERRORS, 401, 503),
         status_code=HTTP_201_CREATED,
         response_headers=[ResponseHeader(name="Location", description="URL of the new post", documentation_only=True)],
         sync_to_thread=True,
@@ -93,7 +112,12 @@ class PostController(Controller):
         location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
         return Response(to_post_response(created), status_code=HTTP_201_CREATED, headers={"Location": location})
 
-    @patch("/{post_id:str}", operation_id="updatePost", sync_to_thread=True)
+    @patch(
+        "/{post_id:str}",
+        operation_id="updatePost",
+        responses=errors(*BODY_ERRORS, 401, 403, 404, 503),
+        sync_to_thread=True,
+    )
     def update_post(
         self,
         post_id: FromPath[UUID],
@@ -104,7 +128,13 @@ class PostController(Controller):
         """Change a post (author or superuser). Someone else's published post is 403, their draft 404."""
         return to_post_response(posts_service.update_post(post_id, data, current_user))
 
-    @delete("/{post_id:str}", operation_id="deletePost", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @delete(
+        "/{post_id:str}",
+        operation_id="deletePost",
+        responses=errors(401, 403, 404, 422, 503),
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+    )
     def delete_post(
         self, post_id: FromPath[UUID], current_user: NamedDependency[User], posts_service: NamedDependency[PostService]
     ) -> None:
@@ -117,7 +147,7 @@ class UserPostsController(Controller):
     tags = ["posts"]
     dependencies = {**POST_DEPENDENCIES, "users_service": Provide(provide_users_service, sync_to_thread=False)}
 
-    @get("/me/posts", operation_id="listMyPosts", sync_to_thread=True)
+    @get("/me/posts", operation_id="listMyPosts", responses=errors(401, 422, 503), sync_to_thread=True)
     def list_my_posts(
         self,
         current_user: NamedDependency[User],
@@ -128,7 +158,14 @@ class UserPostsController(Controller):
         """The caller's own posts, drafts included, newest first."""
         return posts_service.list_by_author(page_request, current_user.id, is_published).map(to_list_item)
 
-    @get("/{user_id:str}/posts", operation_id="listUserPosts", exclude_from_auth=True, sync_to_thread=True)
+    @get(
+        "/{user_id:str}/posts",
+        operation_id="listUserPosts",
+        responses=errors(404, 422, 503),
+        security=PUBLIC,
+        exclude_from_auth=True,
+        sync_to_thread=True,
+    )
     def list_user_posts(
         self,
         user_id: FromPath[UUID],

@@ -9,10 +9,12 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.core.schemas import NO_NUL
+
 __all__ = ("AuthorSummary", "PostCreate", "PostListItem", "PostOrder", "PostResponse", "PostUpdate")
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-Content = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+Content = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL)]
 PostOrder = Literal["-published_at", "published_at", "-created_at", "title"]
 
 

@@ -12,6 +12,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import Engine
 
+from app.core.openapi import PUBLIC
 from app.core.settings import Settings
 from app.system.readiness import DependencyState, check_broker, check_database
 
@@ -35,7 +36,7 @@ class HealthController(Controller):
     path = "/health"
     tags = ["system"]
 
-    @get("/", operation_id="health", exclude_from_auth=True)
+    @get("/", operation_id="health", security=PUBLIC, exclude_from_auth=True)
     async def health(self) -> HealthResponse:
         """Liveness: answers as long as the process serves requests."""
         return HEALTHY
@@ -43,6 +44,7 @@ class HealthController(Controller):
     @get(
         "/ready",
         operation_id="readiness",
+        security=PUBLIC,
         exclude_from_auth=True,
         responses={
             HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(

@@ -11,7 +11,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.core.openapi import BODY_ERRORS, errors
 from app.core.pagination import Page, PageRequest, provide_page_request
+from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service, provide_users_service
 from app.users.guards import requires_self_or_superuser, requires_superuser
 from app.users.models import Profile, User
@@ -46,12 +48,12 @@ class UserController(Controller):
         "page_request": Provide(provide_page_request, sync_to_thread=False),
     }
 
-    @get("/me", operation_id="getMe", sync_to_thread=True)
+    @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=True)
     def get_me(self, current_user: NamedDependency[User]) -> UserResponse:
         """The caller's own account."""
         return to_user_response(current_user)
 
-    @patch("/me", operation_id="updateMe", sync_to_thread=True)
+    @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, 401, 409, 503), sync_to_thread=True)
     def update_me(
         self,
         data: JSONBody[UserUpdate],
@@ -62,19 +64,26 @@ class UserController(Controller):
         user = users_service.update_account(current_user, data, actor=current_user)
         return to_user_response(user)
 
-    @delete("/me", operation_id="deleteMe", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @delete(
+        "/me", operation_id="deleteMe", responses=errors(401, 503), status_code=HTTP_204_NO_CONTENT, sync_to_thread=True
+    )
     def delete_me(self, current_user: NamedDependency[User], users_service: NamedDependency[UserService]) -> None:
         """Delete one's own account and every token issued to it."""
         users_service.delete_account(current_user.id)
 
-    @get("/me/profile", operation_id="getMyProfile", sync_to_thread=True)
+    @get("/me/profile", operation_id="getMyProfile", responses=errors(401, 404, 503), sync_to_thread=True)
     def get_my_profile(
         self, current_user: NamedDependency[User], profiles_service: NamedDependency[ProfileService]
     ) -> ProfileResponse:
         """The caller's profile; 404 until one is created."""
         return to_profile_response(profiles_service.get_for(current_user))
 
-    @put("/me/profile", operation_id="replaceMyProfile", sync_to_thread=True)
+    @put(
+        "/me/profile",
+        operation_id="replaceMyProfile",
+        responses=errors(*BODY_ERRORS, 401, 409, 503),
+        sync_to_thread=True,
+    )
     def replace_my_profile(
         self,
         data: JSONBody[ProfileUpdate],
@@ -84,29 +93,54 @@ class UserController(Controller):
         """Create or replace the caller's profile; fields left out are cleared."""
         return to_profile_response(profiles_service.replace(current_user, data))
 
-    @get("/", operation_id="listUsers", guards=[requires_superuser], sync_to_thread=True)
+    @get(
+        "/",
+        operation_id="listUsers",
+        responses=errors(401, 403, 422, 503),
+        guards=[requires_superuser],
+        sync_to_thread=True,
+    )
     def list_users(
         self,
         users_service: NamedDependency[UserService],
         page_request: NamedDependency[PageRequest],
-        q: Annotated[str | None, QueryParameter(max_length=100, description="matches email or names")] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=100, pattern=NO_NUL, description="matches email or names")
+        ] = None,
     ) -> Page[UserResponse]:
         """All accounts, newest first (superusers only)."""
         return users_service.list_page(page_request, q).map(to_user_response)
 
     @post(
-        "/", operation_id="createUser", guards=[requires_superuser], status_code=HTTP_201_CREATED, sync_to_thread=True
+        "/",
+        operation_id="createUser",
+        responses=errors(*BODY_ERRORS, 401, 403, 409, 503),
+        guards=[requires_superuser],
+        status_code=HTTP_201_CREATED,
+        sync_to_thread=True,
     )
     def create_user(self, data: JSONBody[UserAdminCreate], users_service: NamedDependency[UserService]) -> UserResponse:
         """Create an account with any flags (superusers only)."""
         return to_user_response(users_service.create_by_admin(data))
 
-    @get("/{user_id:str}", operation_id="getUser", guards=[requires_self_or_superuser], sync_to_thread=True)
+    @get(
+        "/{user_id:str}",
+        operation_id="getUser",
+        responses=errors(401, 403, 404, 422, 503),
+        guards=[requires_self_or_superuser],
+        sync_to_thread=True,
+    )
     def get_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> UserResponse:
         """One account: one's own, or any for a superuser."""
         return to_user_response(users_service.get(user_id))
 
-    @patch("/{user_id:str}", operation_id="updateUser", guards=[requires_self_or_superuser], sync_to_thread=True)
+    @patch(
+        "/{user_id:str}",
+        operation_id="updateUser",
+        responses=errors(*BODY_ERRORS, 401, 403, 404, 409, 503),
+        guards=[requires_self_or_superuser],
+        sync_to_thread=True,
+    )
     def update_user(
         self,
         user_id: FromPath[UUID],
@@ -121,6 +155,7 @@ class UserController(Controller):
     @delete(
         "/{user_id:str}",
         operation_id="deleteUser",
+        responses=errors(401, 403, 404, 422, 503),
         guards=[requires_superuser],
         status_code=HTTP_204_NO_CONTENT,
         sync_to_thread=True,
