@@ -32,7 +32,11 @@ def user_for_token(token: AccessToken, session: Session) -> User | None:
         user_id = uuid.UUID(token.sub)
     except ValueError:
         return None
-    return find_active_user(session, user_id)
+    user = find_active_user(session, user_id)
+    # End the read transaction now: the request may wait for a worker thread before its handler runs, and a
+    # connection held through that wait starves the pool under load. The user stays loaded (no expiry on commit).
+    session.commit()
+    return user
 
 
 def authenticate_bearer(authorization: str, settings: Settings, session: Session) -> User:
