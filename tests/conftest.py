@@ -88,6 +88,30 @@ def make_settings(database_url: str, **overrides: str) -> Settings:
     return load_settings(environ, env_file=None)
 
 
+def migrate(database_url: str) -> Settings:
+    """Bring the database at ``database_url`` to Alembic's head, the way `litestar database upgrade` does."""
+    settings = make_settings(database_url)
+    engine = build_engine(settings)
+    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
+    engine.dispose()
+    return settings
+
+
+def process_environment(settings: Settings, **overrides: str) -> dict[str, str]:
+    """Environment for an Inkwell process (server, CLI) that a test starts: the test settings, as variables."""
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
+        "ARGON2_MEMORY_COST_KIB": str(settings.argon2_memory_cost_kib),
+        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
+        "RATE_LIMITS_ENABLED": "false",
+        "REDIS_URL": settings.redis_url or "",
+        **overrides,
+    }
+
+
 @pytest.fixture(scope="session")
 def worker_id_suffix(worker_id: str) -> str:
     return "" if worker_id == "master" else f"_{worker_id}"
@@ -112,10 +136,7 @@ def redis_url(redis_client: redis.Redis[bytes]) -> str:
 def postgres_url(worker_id_suffix: str) -> str:
     """A migrated PostgreSQL database of its own, for tests that only make sense on a server database."""
     url = _postgres_database(f"{DATABASE_PREFIX}_pg{worker_id_suffix}")
-    settings = make_settings(url)
-    engine = build_engine(settings)
-    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
-    engine.dispose()
+    migrate(url)
     return url
 
 

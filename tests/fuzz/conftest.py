@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, process_environment
 from tests.servers import granian
 
 FUZZ_STATS: Counter[str] = Counter()
@@ -66,17 +66,7 @@ def _bearer(token: str) -> dict[str, str]:
 def fuzz_server(postgres_url: str) -> Iterator[FuzzActors]:
     settings = make_settings(postgres_url)
     root_email = f"fuzz-root-{os.getpid()}@example.com"
-    env = {
-        "DATABASE_URL": postgres_url,
-        "SECRET_KEY": settings.secret_key,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "RATE_LIMITS_ENABLED": "false",
-        "FIRST_SUPERUSER_EMAIL": root_email,
-        "FIRST_SUPERUSER_PASSWORD": PASSWORD,
-        "REDIS_URL": settings.redis_url or "",
-    }
+    env = process_environment(settings, FIRST_SUPERUSER_EMAIL=root_email, FIRST_SUPERUSER_PASSWORD=PASSWORD)
     with granian("app.main:app", "asgi", env) as base_url:
         yield FuzzActors(base_url, root_email)
 

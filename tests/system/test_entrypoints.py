@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from advanced_alchemy.alembic.commands import AlembicCommands
 
-from app.core.database import build_engine, build_sqlalchemy_config
-from tests.conftest import make_settings
+from tests.conftest import migrate, process_environment
 from tests.servers import granian
 
 API = "/api/v1"
@@ -19,18 +17,7 @@ def _comparable(response: httpx.Response) -> tuple[int, object, str | None]:
 
 
 def test_wsgi_entry_matches_asgi_entry(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'entry.sqlite3'}"
-    settings = make_settings(database_url)
-    engine = build_engine(settings)
-    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
-    engine.dispose()
-    env = {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": settings.secret_key,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-    }
+    env = process_environment(migrate(f"sqlite:///{tmp_path / 'entry.sqlite3'}"))
     with (
         granian("app.main:app", "asgi", env) as asgi,
         granian("app.wsgi:application", "wsgi", env, "--blocking-threads", "8") as wsgi,

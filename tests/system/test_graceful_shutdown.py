@@ -8,10 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-from advanced_alchemy.alembic.commands import AlembicCommands
 
-from app.core.database import build_engine, build_sqlalchemy_config
-from tests.conftest import make_settings
+from tests.conftest import migrate, process_environment
 from tests.servers import granian_process
 
 API = "/api/v1"
@@ -19,12 +17,7 @@ SLOW_ARGON2 = {"ARGON2_TIME_COST": "200", "ARGON2_MEMORY_COST_KIB": "8192", "ARG
 
 
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'shutdown.sqlite3'}"
-    settings = make_settings(database_url)
-    engine = build_engine(settings)
-    AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
-    engine.dispose()
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": settings.secret_key, **SLOW_ARGON2}
+    env = process_environment(migrate(f"sqlite:///{tmp_path / 'shutdown.sqlite3'}"), **SLOW_ARGON2)
 
     with granian_process("app.main:app", "asgi", env, "--workers-kill-timeout", "25") as server:
         # Registration hashes a password with deliberately slow argon2: it is still running when SIGTERM arrives.

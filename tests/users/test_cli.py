@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,20 +14,12 @@ from sqlalchemy.orm import Session
 from app.application import create_app
 from app.core.settings import Settings
 from app.users.models import User
-from tests.conftest import make_settings
+from tests.conftest import make_settings, process_environment
 from tests.factories import API
 
 
 def _users_cli(settings: Settings, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "LITESTAR_APP": "app.main:app",
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-    }
+    env = process_environment(settings, LITESTAR_APP="app.main:app")
     return subprocess.run(
         [sys.executable, "-m", "litestar", "users", "create", *args],
         cwd=cwd,
