@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -20,33 +23,44 @@ if TYPE_CHECKING:
 __all__ = ("PasswordHashing", "generate_opaque_token", "hash_opaque_token", "minimum_duration")
 
 OPAQUE_TOKEN_BYTES = 32
+HASHING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's scheduling priority; threads it starts inherit it (Linux, per-thread nice)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 class PasswordHashing:
-    """argon2id hashing whose cost comes from the settings (OWASP defaults; cheaper in tests)."""
+    """argon2id hashing whose cost comes from the settings (OWASP defaults; cheaper in tests).
 
-    __slots__ = ("_dummy_hash", "_hasher", "_slots")
+    Hashes run on a small pool of their own threads, at most ``ARGON2_MAX_CONCURRENT`` at once: each holds
+    ``ARGON2_MEMORY_COST_KIB`` of memory and saturates a core, so a burst of logins queues instead of exhausting
+    memory. Those threads run at a lower CPU priority (Linux nice 10, inherited by argon2's own lane threads),
+    so on a busy core the event loop and ordinary requests keep their share while logins wait a little longer.
+    """
+
+    __slots__ = ("_dummy_hash", "_hasher", "_pool")
 
     def __init__(self, settings: Settings) -> None:
-        # Each hash holds ARGON2_MEMORY_COST_KIB of memory and saturates a core: bound how many run at once,
-        # so a burst of logins queues instead of exhausting memory or starving other requests' threads.
-        self._slots = threading.BoundedSemaphore(settings.argon2_max_concurrent)
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.argon2_max_concurrent, thread_name_prefix="argon2", initializer=_lower_priority
+        )
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost_kib,
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash = self.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        with self._slots:
-            return self._hasher.hash(password)
+        return self._pool.submit(self._hasher.hash, password).result()
 
     def verify(self, hashed: str, password: str) -> bool:
         try:
-            with self._slots:
-                return self._hasher.verify(hashed, password)
+            return self._pool.submit(self._hasher.verify, hashed, password).result()
         except (VerificationError, InvalidHashError):
             return False
 

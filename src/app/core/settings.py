@@ -64,7 +64,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     argon2_time_cost: PositiveInt = 3
     argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 65_536
     argon2_parallelism: PositiveInt = 4
-    argon2_max_concurrent: PositiveInt = max(1, os.cpu_count() or 1)
+    # The cores this process may run on (a taskset or cgroup pin counts), not the machine's.
+    argon2_max_concurrent: PositiveInt = max(1, len(os.sched_getaffinity(0)))
 
     # Above this many published posts the feed's total is PostgreSQL's estimate instead of a COUNT.
     posts_count_estimate_threshold: PositiveInt = 100_000
