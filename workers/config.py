@@ -44,8 +44,13 @@ def _visibility_timeout(settings: Settings) -> int:
 def _transport_options(settings: Settings) -> dict[str, Any]:
     if settings.redis_url is None:
         return {}  # the embedded SQLAlchemy transport has no visibility timeout or socket options
+    visibility_timeout = _visibility_timeout(settings)
     return {
-        "visibility_timeout": _visibility_timeout(settings),
+        "visibility_timeout": visibility_timeout,
+        # How often a worker looks for messages whose worker died without acknowledging them (kombu's default is
+        # roughly every 100 s): every 10 s, or as often as the visibility timeout when that is shorter.
+        "unacked_restore_interval": min(10, visibility_timeout),
+        "unacked_restore_throttle": 1,
         # Fail a dead connection in bounded time; the worker then reconnects instead of hanging on a half-open socket.
         "socket_connect_timeout": 5,
         "socket_timeout": 30,
