@@ -40,16 +40,22 @@ def token_in(message: EmailMessage) -> str:
 
 class Mailbox:
     """aiosmtpd handler: keeps every accepted message; ``refusals`` are replies given instead, one per message;
-    ``delay`` (seconds) slows every reply down.
+    ``delay`` (seconds) slows every reply down; ``data_received`` counts messages whose reply has begun (a send is
+    in progress from then until its reply, ``delay`` later). A client that hangs up before the reply has no message
+    kept (aiosmtpd cancels the handler), so a sender killed mid-send leaves nothing in ``messages``.
     """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refusals: list[str] = []
         self.delay = 0.0
+        self.data_received = 0
         self._changed = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's hook name)
+        with self._changed:
+            self.data_received += 1
+            self._changed.notify_all()
         await asyncio.sleep(self.delay)
         with self._changed:
             if self.refusals:
@@ -59,6 +65,15 @@ class Mailbox:
             self.messages.append(message)
             self._changed.notify_all()
         return "250 OK"
+
+    def wait_for_data(self, count: int = 1, timeout: float = 30) -> None:
+        """Wait until ``count`` messages have been received (their reply may still be pending)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.data_received < count:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"only {self.data_received} messages received within {timeout}s"
+                self._changed.wait(remaining)
 
     def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 15) -> EmailMessage:
         deadline = time.monotonic() + timeout

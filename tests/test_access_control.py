@@ -56,6 +56,7 @@ RULES: dict[str, Rule] = {
     "listMyPosts": ONESELF,
     "createPost": ONESELF,
     "listUsers": Rule(bearer=True, stranger=frozenset({403})),
+    "getQueues": Rule(bearer=True, stranger=frozenset({403})),
     "createUser": Rule(
         bearer=True, stranger=frozenset({403}), body={"email": "new@example.com", "password": "long-enough"}
     ),

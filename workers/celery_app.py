@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+import workers.log_context  # JSON logs and request ids, through Celery's signals
 import workers.tasks  # noqa: F401  (registers the shared tasks on every app created below)
 from app.core.settings import Settings, get_settings
 from workers.config import build_config

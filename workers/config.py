@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from kombu.entity import Exchange, Queue
 
+from app.core.redis import broker_ssl_options
 from app.core.settings import DATA_DIR
 from app.core.task_queue import (
     CLEANUP_TOKENS_TASK,
@@ -32,7 +33,10 @@ MIN_VISIBILITY_TIMEOUT = 3600
 def _visibility_timeout(settings: Settings) -> int:
     """Redis redelivers a message not acknowledged within this time, and a retry waiting for its countdown is
     one. It must outlast the longest countdown plus the longest task, or an email retry would be delivered twice.
+    ``BROKER_VISIBILITY_TIMEOUT_SECONDS`` overrides it (tests use a short one to see a killed worker's task return).
     """
+    if settings.broker_visibility_timeout_seconds is not None:
+        return settings.broker_visibility_timeout_seconds
     longest_hold = settings.email_retry_backoff_max_seconds + CLEANUP_TIME_LIMIT
     return max(MIN_VISIBILITY_TIMEOUT, int(2 * longest_hold))
 
@@ -40,8 +44,13 @@ def _visibility_timeout(settings: Settings) -> int:
 def _transport_options(settings: Settings) -> dict[str, Any]:
     if settings.redis_url is None:
         return {}  # the embedded SQLAlchemy transport has no visibility timeout or socket options
+    visibility_timeout = _visibility_timeout(settings)
     return {
-        "visibility_timeout": _visibility_timeout(settings),
+        "visibility_timeout": visibility_timeout,
+        # How often a worker looks for messages whose worker died without acknowledging them (kombu's default is
+        # roughly every 100 s): every 10 s, or as often as the visibility timeout when that is shorter.
+        "unacked_restore_interval": min(10, visibility_timeout),
+        "unacked_restore_throttle": 1,
         # Fail a dead connection in bounded time; the worker then reconnects instead of hanging on a half-open socket.
         "socket_connect_timeout": 5,
         "socket_timeout": 30,
@@ -63,6 +72,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.broker_url,
         "broker_transport_options": _transport_options(settings),
+        # rediss:// (managed Redis): check the certificate as REDIS_SSL_CERT_REQS says.
+        "broker_use_ssl": broker_ssl_options(settings),
         # Wait for the broker at start-up (and after losing it) instead of exiting.
         "broker_connection_retry_on_startup": True,
         # JSON only: a pickled message from anyone who can write to Redis would run code.
@@ -98,6 +109,16 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         # Remote control (celery inspect) needs fanout, which only Redis offers here.
         "worker_enable_remote_control": settings.redis_url is not None,
+        # Task events (received, started, succeeded, retried, failed; "sent" from whoever publishes), so Flower and
+        # `celery events` show every task. They too go through a fanout exchange, so Redis only.
+        "worker_send_task_events": settings.redis_url is not None,
+        "task_send_sent_event": settings.redis_url is not None,
+        # Heroku (like most platforms) sends SIGTERM to every process of a dyno and SIGKILL 30 s later. The Procfile
+        # sets REMAP_SIGTERM=SIGQUIT, which makes the pool processes ignore SIGTERM and the main process start a soft
+        # shutdown: the running tasks get this long to finish, then the rest are cancelled and, being acknowledged
+        # late, go back to the queue before the worker exits. (A plain warm shutdown would wait for every task,
+        # however long, and be killed mid-task.)
+        "worker_soft_shutdown_timeout": settings.worker_soft_shutdown_seconds,
         "beat_schedule": {
             "relay-outbox": _every(settings.outbox_relay_interval_seconds, RELAY_OUTBOX_TASK),
             "cleanup-tokens": _every(settings.token_cleanup_interval_seconds, CLEANUP_TOKENS_TASK),

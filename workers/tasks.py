@@ -7,7 +7,13 @@ import uuid
 
 from celery import Task, shared_task
 
-from app.core.task_queue import CLEANUP_TOKENS_TASK, EMAILS_QUEUE, RELAY_OUTBOX_TASK, SEND_EMAIL_TASK
+from app.core.task_queue import (
+    CLEANUP_TOKENS_TASK,
+    EMAILS_QUEUE,
+    RELAY_OUTBOX_TASK,
+    REQUEST_ID_TASK_HEADER,
+    SEND_EMAIL_TASK,
+)
 from app.emails.service import OutboxService
 from app.maintenance.service import CleanupService
 from workers.context import WorkerContext
@@ -42,8 +48,10 @@ def relay_outbox(self: Task) -> int:
     context = WorkerContext.of(self.app)
     with context.session() as session:
         due = OutboxService(session, context.settings).claim_due(context.settings.outbox_relay_batch_size)
-    for outbox_id in due:
-        self.app.send_task(SEND_EMAIL_TASK, args=[str(outbox_id)], queue=EMAILS_QUEUE)
+    for email in due:
+        # The request that wrote the row travels on, so the send is logged under it like a direct enqueue.
+        headers = {REQUEST_ID_TASK_HEADER: email.request_id} if email.request_id else None
+        self.app.send_task(SEND_EMAIL_TASK, args=[str(email.id)], queue=EMAILS_QUEUE, headers=headers)
     if due:
         logger.info("relayed %d pending emails", len(due))
     return len(due)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from advanced_alchemy.exceptions import DuplicateKeyError
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
@@ -23,7 +25,7 @@ from app.core.http import (
     security_headers_middleware,
 )
 from app.core.logging import build_logging_config
-from app.core.metrics import MetricsController, build_prometheus_config
+from app.core.metrics import build_prometheus_config
 from app.core.openapi import build_openapi_config
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
@@ -31,6 +33,9 @@ from app.core.request_context import request_context_middleware
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
+from app.ops.broker import BrokerProbe
+from app.ops.controller import MetricsController, OpsController
+from app.ops.metrics import OpsMetrics
 from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
 from app.system.controller import HealthController
@@ -52,7 +57,12 @@ def _bootstrap_superuser(settings: Settings, db_config: SQLAlchemySyncConfig, pa
         return
     with db_config.get_session() as session:
         service = UserService(session=session, passwords=passwords, settings=settings)
-        user, created = service.ensure_superuser(email, password)
+        try:
+            user, created = service.ensure_superuser(email, password)
+        except (DuplicateKeyError, IntegrityError):
+            # Several web processes start at once (WEB_CONCURRENCY): another one created it a moment earlier.
+            logger.info("first superuser %s already created by another process", email)
+            return
     if created:
         logger.info("created first superuser %s", user.email)
 
@@ -68,9 +78,12 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
     jwt_auth = build_jwt_auth(settings, db_config)
+    broker_probe = BrokerProbe(settings)
+    ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
 
     api_v1 = Router(
-        path=settings.api_v1_str, route_handlers=[AuthController, UserController, PostController, UserPostsController]
+        path=settings.api_v1_str,
+        route_handlers=[AuthController, UserController, PostController, UserPostsController, OpsController],
     )
     app = Litestar(
         route_handlers=[HealthController, MetricsController, api_v1],
@@ -79,6 +92,8 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "passwords": Provide(lambda: passwords, use_cache=True, sync_to_thread=False),
             "access_tokens": Provide(lambda: access_tokens, use_cache=True, sync_to_thread=False),
             "task_queue": Provide(lambda: task_queue, use_cache=True, sync_to_thread=False),
+            "broker_probe": Provide(lambda: broker_probe, use_cache=True, sync_to_thread=False),
+            "ops_metrics": Provide(lambda: ops_metrics, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
         },
         plugins=[

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import migrate, process_environment
-from tests.servers import granian_process
+from tests.procfile import HEROKU_STOP_SECONDS, ProcfileProcess, platform_env, read_procfile, stop_all
+from tests.servers import free_port, granian_process, wait_until_serving
 
 API = "/api/v1"
 SLOW_ARGON2 = {"ARGON2_TIME_COST": "200", "ARGON2_MEMORY_COST_KIB": "8192", "ARGON2_PARALLELISM": "1"}
@@ -46,3 +47,47 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     assert statuses == [201, 201, 201]
     assert exit_code == 0
     assert elapsed < 30
+
+
+def test_the_procfile_web_process_finishes_in_flight_requests_when_the_whole_dyno_gets_sigterm(
+    tmp_path: Path,
+) -> None:
+    """Heroku signals every process of the dyno, granian's workers included, not only the main process."""
+    database_url = f"sqlite:///{tmp_path / 'dyno.sqlite3'}"
+    settings = migrate(database_url)
+    port = free_port()
+    env = platform_env(
+        DATABASE_URL=database_url,
+        SECRET_KEY=settings.secret_key,
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+        REDIS_URL="",
+        **SLOW_ARGON2,
+    )
+    web = ProcfileProcess("web", read_procfile()["web"], env, tmp_path)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/health", web.popen)
+        statuses: list[int] = []
+
+        def register(index: int) -> None:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}{API}/auth/register",
+                json={"email": f"dyno{index}@example.com", "password": "slow-password"},
+                timeout=30,
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=register, args=(index,)) for index in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+        assert statuses == [], "the requests must still be in flight when the signal arrives"
+    finally:
+        exit_codes = stop_all([web])
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [201, 201, 201], web.output
+    assert exit_codes == {"web": 0}, web.output
+    assert web.stopped_in is not None
+    assert web.stopped_in < HEROKU_STOP_SECONDS

@@ -48,6 +48,7 @@ def test_without_redis_the_broker_is_embedded(tmp_path: Path, monkeypatch: pytes
     config = build_config(settings)
     assert config["broker_transport_options"] == {}
     assert config["worker_enable_remote_control"] is False
+    assert config["worker_send_task_events"] is False  # events need fanout too
     assert create_celery_app(settings).conf.broker_url == settings.broker_url
 
 
@@ -56,3 +57,17 @@ def test_a_dead_broker_fails_the_publish_fast() -> None:
     started = time.monotonic()
     assert queue.enqueue_email(uuid.uuid4()) is False
     assert time.monotonic() - started < 1
+
+
+def test_task_events_soft_shutdown_and_a_shorter_visibility_timeout() -> None:
+    config = build_config(
+        make_settings("sqlite://", BROKER_VISIBILITY_TIMEOUT_SECONDS="2", WORKER_SOFT_SHUTDOWN_SECONDS="5")
+    )
+    assert config["worker_send_task_events"] is True
+    assert config["task_send_sent_event"] is True
+    assert config["worker_soft_shutdown_timeout"] == 5
+    options = config["broker_transport_options"]
+    assert options["visibility_timeout"] == 2
+    # A dead worker's messages are looked for at least as often as they become visible again.
+    assert (options["unacked_restore_interval"], options["unacked_restore_throttle"]) == (2, 1)
+    assert build_config(make_settings("sqlite://"))["worker_soft_shutdown_timeout"] == 20

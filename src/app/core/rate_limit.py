@@ -18,6 +18,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from app.core.errors import ServiceError
+from app.core.redis import redis_options
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -51,9 +52,7 @@ class RateLimiter:
         self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if settings.redis_url:
-            storage = storage_from_string(
-                settings.redis_url, wrap_exceptions=True, socket_connect_timeout=0.25, socket_timeout=0.25
-            )
+            storage = storage_from_string(settings.redis_url, wrap_exceptions=True, **redis_options(settings, 0.25))
             self._shared = SlidingWindowCounterRateLimiter(storage)
 
     def hit(self, name: str, identifier: str) -> None:

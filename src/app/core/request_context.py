@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
 from litestar.datastructures import MutableScopeHeaders
@@ -16,7 +16,14 @@ from litestar.enums import ScopeType
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ("REQUEST_ID_HEADER", "RequestIdLogFilter", "current_request_id", "request_context_middleware")
+__all__ = (
+    "REQUEST_ID_HEADER",
+    "RequestIdLogFilter",
+    "bind_request_id",
+    "current_request_id",
+    "request_context_middleware",
+    "unbind_request_id",
+)
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -27,6 +34,16 @@ access_logger = logging.getLogger("inkwell.access")
 def current_request_id() -> str | None:
     """The id of the request being served in this context, if any."""
     return _request_id.get()
+
+
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Make ``request_id`` current outside an HTTP request (a worker running a task the request enqueued)."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    """Restore the request id that was current before :func:`bind_request_id` returned ``token``."""
+    _request_id.reset(token)
 
 
 class RequestIdLogFilter(logging.Filter):

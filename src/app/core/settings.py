@@ -8,7 +8,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -72,6 +72,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None
+    # How a rediss:// server's certificate is checked. Heroku Redis presents a self-signed one: it needs "none".
+    redis_ssl_cert_reqs: Literal["required", "optional", "none"] = "required"
+    # Redis redelivers a task no worker acknowledged within this time (unset: derived from the retry and time limits,
+    # see workers/config.py). Shorter means a killed worker's task is retried sooner, but a retry waiting longer than
+    # this for its countdown is delivered twice (harmless: tasks are idempotent).
+    broker_visibility_timeout_seconds: PositiveInt | None = None
+    # On SIGTERM a worker lets running tasks finish for this long, then requeues the rest (see workers/config.py).
+    # Heroku kills a process 30 s after SIGTERM, so stay well below that.
+    worker_soft_shutdown_seconds: Annotated[float, msgspec.Meta(ge=0, lt=30)] = 20.0
     # Behind Heroku's router (or any proxies that append to X-Forwarded-For) set this to their number.
     trusted_proxy_hops: Annotated[int, msgspec.Meta(ge=0)] = 0
 
@@ -153,8 +162,9 @@ def _raw_values(environ: dict[str, str], env_file: Path | None) -> dict[str, Any
     raw = {key: value for key, value in values.items() if key in fields and value != ""}
     if "CORS_ORIGINS" in raw:
         raw["CORS_ORIGINS"] = _split_list(raw["CORS_ORIGINS"])
-    if "APP_ENV" in raw:
-        raw["APP_ENV"] = raw["APP_ENV"].lower()
+    for lowered in ("APP_ENV", "REDIS_SSL_CERT_REQS"):
+        if lowered in raw:
+            raw[lowered] = raw[lowered].lower()
     return raw
 
 
@@ -185,6 +195,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     settings = msgspec.structs.replace(settings, database_url=normalise_database_url(settings.database_url))
     _check_rate_limits(settings)
     _check_smtp_url(settings.smtp_url)
+    _check_redis_url(settings.redis_url)
     return _checked_secret_key(settings)
 
 
@@ -206,6 +217,14 @@ def _check_smtp_url(url: str | None) -> None:
         raise SettingsError(
             "invalid setting SMTP_URL: expected smtp://user:pass@host:587?starttls=true or smtps://host"
         )
+
+
+def _check_redis_url(url: str | None) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise SettingsError("invalid setting REDIS_URL: expected redis://[:password@]host:port/db or rediss://...")
 
 
 def _checked_secret_key(settings: Settings) -> Settings:

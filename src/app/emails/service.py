@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import msgspec
 from advanced_alchemy.repository import SQLAlchemySyncRepository
@@ -13,6 +13,7 @@ from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from jinja2 import TemplateError
 from sqlalchemy import select, update
 
+from app.core.request_context import current_request_id
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
 from app.emails.transports import PermanentEmailError, TransientEmailError
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from app.emails.rendering import EmailComposer
     from app.emails.transports import EmailTransport
 
-__all__ = ("OutboxService", "SendOutcome")
+__all__ = ("OutboxService", "QueuedEmail", "SendOutcome")
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,13 @@ class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
     status: Literal["sent", "skipped", "retry", "failed"]
     detail: str = ""
     retry_in: float | None = None
+
+
+class QueuedEmail(NamedTuple):
+    """An outbox row to announce to the workers, with the request that wrote it (for their logs)."""
+
+    id: uuid.UUID
+    request_id: str | None
 
 
 class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
@@ -56,7 +64,7 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         super().__init__(session=session, **kwargs)
         self.settings = settings
         self.task_queue = task_queue
-        self._added: list[uuid.UUID] = []
+        self._added: list[QueuedEmail] = []
 
     @property
     def _relay_after(self) -> timedelta:
@@ -65,7 +73,10 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
     def add(
         self, kind: EmailKind, recipient: str, *, user_id: uuid.UUID | None, payload: dict[str, Any]
     ) -> EmailOutbox:
-        """Write a pending row in the current transaction; :meth:`dispatch_added` announces it after the commit."""
+        """Write a pending row in the current transaction; :meth:`dispatch_added` announces it after the commit.
+
+        The row keeps the id of the request being served, so its email can be traced from request to delivery.
+        """
         row = EmailOutbox(
             kind=kind,
             recipient=recipient,
@@ -74,9 +85,10 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
             status=EmailStatus.PENDING,
             attempts=0,
             next_attempt_at=datetime.now(UTC) + self._relay_after,
+            request_id=current_request_id(),
         )
         self.repository.add(row)
-        self._added.append(row.id)
+        self._added.append(QueuedEmail(row.id, row.request_id))
         return row
 
     def dispatch_added(self) -> None:
@@ -87,8 +99,8 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         added, self._added = self._added, []
         if self.task_queue is None:
             return
-        for outbox_id in added:
-            self.task_queue.enqueue_email(outbox_id)
+        for email in added:
+            self.task_queue.enqueue_email(email.id, email.request_id)
 
     def discard_added(self) -> None:
         """Forget rows of a rolled-back transaction: they were never written."""
@@ -147,24 +159,26 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         self.repository.session.commit()
         return SendOutcome(status="sent" if status is EmailStatus.SENT else "failed", detail=error or "")
 
-    def claim_due(self, limit: int) -> list[uuid.UUID]:
+    def claim_due(self, limit: int) -> list[QueuedEmail]:
         """Pending rows whose ``next_attempt_at`` has passed, pushed one grace period ahead so the next relay run
-        does not enqueue them again while they wait in the queue. Committed; returns their ids.
+        does not enqueue them again while they wait in the queue. Committed; returns their ids and request ids.
         """
         session = self.repository.session
         now = datetime.now(UTC)
-        ids = list(
-            session.scalars(
-                select(EmailOutbox.id)
+        due = [
+            QueuedEmail(outbox_id, request_id)
+            for outbox_id, request_id in session.execute(
+                select(EmailOutbox.id, EmailOutbox.request_id)
                 .where(EmailOutbox.status == EmailStatus.PENDING, EmailOutbox.next_attempt_at <= now)
                 .order_by(EmailOutbox.next_attempt_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-        )
-        if ids:
+        ]
+        if due:
+            ids = [email.id for email in due]
             session.execute(
                 update(EmailOutbox).where(EmailOutbox.id.in_(ids)).values(next_attempt_at=now + self._relay_after)
             )
         session.commit()
-        return ids
+        return due

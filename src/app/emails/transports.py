@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -62,17 +63,30 @@ class SMTPTransport:
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-        client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.starttls:
-            client.starttls(context=ssl.create_default_context())
-        return client
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+    def _deliver(self, message: EmailMessage) -> None:
+        client = self._connect()
+        try:
+            if self.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if self.username is not None:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+        except BaseException:
+            # Hang up without QUIT (which `with smtplib.SMTP()` would send): after a timeout, or an interrupt such as
+            # a worker's shutdown, the server's late reply to DATA would be read as the answer to QUIT and raised in
+            # place of the real error, turning a stop into "SMTP 250" and the accepted message into a retry.
+            client.close()
+            raise
+        # Accepted: a goodbye that fails changes nothing.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+        client.close()
 
     def send(self, message: EmailMessage) -> None:
         try:
-            with self._connect() as client:
-                if self.username is not None:
-                    client.login(self.username, self.password or "")
-                client.send_message(message)
+            self._deliver(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise _by_code(min(codes), f"recipient refused: {exc.recipients}") from exc

@@ -56,7 +56,7 @@ class HealthController(Controller):
         self, db_engine: NamedDependency[Engine], settings: NamedDependency[Settings]
     ) -> Response[ReadinessResponse]:
         """Readiness: 200 when the database and the broker answer, else 503 naming the one that failed."""
-        database, broker = await asyncio.gather(check_database(db_engine), check_broker(settings.redis_url))
+        database, broker = await asyncio.gather(check_database(db_engine), check_broker(settings))
         ready = database.status == broker.status == "ok"
         body = ReadinessResponse(status="ready" if ready else "unavailable", database=database, broker=broker)
         return Response(body, status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE)

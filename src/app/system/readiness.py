@@ -6,14 +6,17 @@ import asyncio
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
-import redis
 from litestar.concurrency import sync_to_thread
 from sqlalchemy import text
+
+from app.core.redis import redis_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sqlalchemy import Engine
+
+    from app.core.settings import Settings
 
 __all__ = ("CHECK_TIMEOUT_SECONDS", "DependencyState", "check_broker", "check_database")
 
@@ -44,13 +47,13 @@ async def check_database(engine: Engine) -> DependencyState:
     return await _bounded(ping)
 
 
-async def check_broker(redis_url: str | None) -> DependencyState:
+async def check_broker(settings: Settings) -> DependencyState:
     """Redis when configured; the embedded development broker needs no service and is always ready."""
-    if redis_url is None:
+    if settings.redis_url is None:
         return DependencyState(status="ok", detail="embedded")
 
     def ping() -> str:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+        client = redis_client(settings, timeout=1)
         try:
             client.ping()
         finally:

@@ -1,0 +1,97 @@
+"""Reads the broker for ops: queue depths straight from Redis, and which workers answer a ping.
+
+Every call is bounded: it runs in a small thread pool and is abandoned after its deadline, so a Redis that is gone
+(or a half-open connection to it) makes a report say so instead of stalling the request or the scrape.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TypeVar
+
+from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+from app.core.redis import redis_client
+from app.core.task_queue import QUEUES, build_api_celery
+from app.ops.schemas import BrokerReport, WorkersReport
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.core.settings import Settings
+
+__all__ = ("BrokerProbe", "queue_keys")
+
+T = TypeVar("T")
+
+# Each Redis command gives up after this; a whole probe after DEADLINE_SECONDS.
+SOCKET_TIMEOUT_SECONDS = 1.0
+# Workers reply to a ping within milliseconds; one that takes longer than this is as good as gone.
+PING_TIMEOUT_SECONDS = 1.0
+DEADLINE_SECONDS = 2.5
+EMBEDDED = "the embedded development broker (no REDIS_URL) cannot report this"
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists kombu keeps a queue in: the queue's name for priority 0, ``<name><sep><step>`` for the others."""
+    return [queue if step == 0 else f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS]
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {DEADLINE_SECONDS:g} s"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+class BrokerProbe:
+    """Queue depths and live workers of the configured broker, each answer within :data:`DEADLINE_SECONDS`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.embedded = settings.redis_url is None
+        # Nothing connects here: the first probe does.
+        self._redis = None if self.embedded else redis_client(settings, SOCKET_TIMEOUT_SECONDS)
+        self._celery = None if self.embedded else build_api_celery(settings, SOCKET_TIMEOUT_SECONDS)
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="broker-probe")
+
+    def _bounded(self, call: Callable[[], T]) -> T:
+        # A call past its deadline is left to finish (its sockets time out on their own) in the background.
+        return self._executor.submit(call).result(timeout=DEADLINE_SECONDS)
+
+    def queues(self) -> BrokerReport:
+        """Messages waiting per queue and messages taken but not acknowledged."""
+        if self._redis is None:
+            return BrokerReport(status="not_available", detail=EMBEDDED)
+        client = self._redis
+
+        def read() -> tuple[dict[str, int], int]:
+            with client.pipeline(transaction=False) as pipe:
+                for queue in QUEUES:
+                    for key in queue_keys(queue):
+                        pipe.llen(key)
+                pipe.hlen(Channel.unacked_key)
+                *lengths, unacked = pipe.execute()
+            per_queue = len(PRIORITY_STEPS)
+            depths = {
+                queue: sum(lengths[index * per_queue : (index + 1) * per_queue]) for index, queue in enumerate(QUEUES)
+            }
+            return depths, unacked
+
+        try:
+            depths, unacked = self._bounded(read)
+        except Exception as exc:  # noqa: BLE001  (any broker failure is reported, not raised)
+            return BrokerReport(status="unavailable", detail=_failure(exc))
+        return BrokerReport(status="ok", queues=depths, unacked=unacked)
+
+    def workers(self) -> WorkersReport:
+        """The workers that answered a broadcast ping within :data:`PING_TIMEOUT_SECONDS`."""
+        if self._celery is None:
+            return WorkersReport(status="not_available", detail=EMBEDDED)
+        control = self._celery.control
+        try:
+            replies = self._bounded(lambda: control.ping(timeout=PING_TIMEOUT_SECONDS))
+        except Exception as exc:  # noqa: BLE001  (any broker failure is reported, not raised)
+            return WorkersReport(status="unavailable", detail=_failure(exc))
+        online = sorted(hostname for reply in replies for hostname in reply)
+        if not online:
+            return WorkersReport(status="none", detail=f"no worker answered within {PING_TIMEOUT_SECONDS:g} s")
+        return WorkersReport(status="ok", online=online)

@@ -1,0 +1,55 @@
+"""What ``GET /api/v1/ops/queues`` answers: one report per moving part, each saying whether it could be read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+__all__ = ("BrokerReport", "CleanupReport", "OutboxReport", "QueuesReport", "WorkersReport")
+
+
+class BrokerReport(msgspec.Struct, kw_only=True):
+    """The Celery queues. ``not_available``: the embedded development broker cannot report depths."""
+
+    status: Literal["ok", "unavailable", "not_available"]
+    detail: str | None = None
+    # Messages waiting per queue (all priorities), none taken by a worker yet.
+    queues: dict[str, int] | None = None
+    # Messages a worker took and has not acknowledged: running, prefetched, or a retry waiting for its countdown.
+    unacked: int | None = None
+
+
+class WorkersReport(msgspec.Struct, kw_only=True):
+    """Workers that answered a ping in time. ``none``: the broker answered but no worker did."""
+
+    status: Literal["ok", "none", "unavailable", "not_available"]
+    detail: str | None = None
+    online: list[str] = msgspec.field(default_factory=list)
+
+
+class OutboxReport(msgspec.Struct, kw_only=True):
+    """The email outbox by status; the age of the oldest pending row is how far behind delivery is."""
+
+    pending: int
+    sent: int
+    failed: int
+    oldest_pending_at: datetime | None = None
+    oldest_pending_age_seconds: float | None = None
+
+
+class CleanupReport(msgspec.Struct, kw_only=True):
+    """The last token cleanup run: when, and how many rows it deleted per table."""
+
+    started_at: datetime
+    finished_at: datetime
+    deleted: dict[str, int]
+
+
+class QueuesReport(msgspec.Struct, kw_only=True):
+    checked_at: datetime
+    broker: BrokerReport
+    workers: WorkersReport
+    outbox: OutboxReport
+    token_cleanup: CleanupReport | None

@@ -1,0 +1,242 @@
+"""The Procfile, end to end: ``release``, then ``web`` (two granian workers), ``worker``, ``beat`` and ``flower`` as a
+platform runs them, against PostgreSQL (a Heroku-style ``postgres://`` URL), Redis and a real SMTP server.
+
+A client registers, receives and follows the verification link, logs in, writes and lists posts; the ops endpoint
+and the metrics show that traffic; one request id is followed from the web log to the worker's "sent" line; no
+secret reaches any log; and SIGTERM to every process group stops each process cleanly within Heroku's 30 s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import DATABASE_PREFIX, REDIS_URL, _postgres_database
+from tests.mail import SMTPServer, token_in
+from tests.procfile import (
+    HEROKU_STOP_SECONDS,
+    ProcfileProcess,
+    platform_env,
+    read_procfile,
+    run_to_completion,
+    stop_all,
+)
+from tests.servers import free_port
+
+pytestmark = pytest.mark.e2e
+
+API = "/api/v1"
+SUPERUSER = ("ops@example.com", "superuser-pass-e2e")
+PASSWORD = "e2e-secret-password-91"
+LIST_REQUESTS = 20
+
+
+@pytest.fixture
+def heroku_database_url(worker_id_suffix: str) -> str:
+    url = _postgres_database(f"{DATABASE_PREFIX}_e2e{worker_id_suffix}")
+    return url.replace("postgresql+psycopg://", "postgres://", 1)  # the form Heroku hands out
+
+
+@pytest.fixture
+def platform(
+    heroku_database_url: str, redis_client: redis.Redis[bytes], smtp_server: SMTPServer, tmp_path: Path
+) -> dict[str, str]:
+    redis_client.flushdb()
+    metrics_dir = tmp_path / "prometheus"
+    return platform_env(
+        APP_ENV="production",
+        PORT=str(free_port()),
+        WEB_CONCURRENCY="2",
+        WORKER_CONCURRENCY="2",
+        DATABASE_URL=heroku_database_url,
+        REDIS_URL=REDIS_URL,
+        SECRET_KEY="e2e-" + "k" * 40,
+        SMTP_URL=smtp_server.url,
+        FRONTEND_URL="https://inkwell.example",
+        FIRST_SUPERUSER_EMAIL=SUPERUSER[0],
+        FIRST_SUPERUSER_PASSWORD=SUPERUSER[1],
+        FLOWER_BASIC_AUTH="ops:flower-pass",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        # Beat's first runs come one interval after it starts: seconds here, not the default half minute and hour.
+        OUTBOX_RELAY_INTERVAL_SECONDS="2",
+        TOKEN_CLEANUP_INTERVAL_SECONDS="2",
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_COST_KIB="1024",
+        ARGON2_PARALLELISM="1",
+    )
+
+
+def _wait_for(
+    condition: Callable[[], Any], what: str, timeout: float = 60, detail: Callable[[], object] = lambda: None
+) -> Any:
+    deadline = time.monotonic() + timeout
+    result: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except httpx.TransportError as exc:
+            result = exc
+        if result and not isinstance(result, Exception):
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {result!r}, {detail()!r})")
+
+
+def _json_lines(process: ProcfileProcess) -> Iterator[dict[str, Any]]:
+    for line in process.lines:
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the text exposition (labels given must match; others are ignored)."""
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match and all(f'{key}="{value}"' in (match.group(1) or "") for key, value in labels.items()):
+            return float(match.group(2))
+    raise AssertionError(f"no sample {name}{labels}")
+
+
+def test_procfile_processes_serve_a_user_and_stop_cleanly(
+    platform: dict[str, str], smtp_server: SMTPServer, tmp_path: Path
+) -> None:
+    commands = read_procfile()
+    assert set(commands) >= {"web", "worker", "beat", "release", "flower"}
+    started = time.monotonic()
+    release_output = run_to_completion("release", commands["release"], platform, tmp_path)
+    assert "upgrade" in release_output.lower(), release_output
+
+    flower_port = str(free_port())
+    processes = [ProcfileProcess(name, commands[name], platform, tmp_path) for name in ("web", "worker", "beat")] + [
+        ProcfileProcess("flower", commands["flower"], {**platform, "PORT": flower_port}, tmp_path)
+    ]
+    web, worker, beat, _ = processes
+    exit_codes: dict[str, int | None] = {}
+    try:
+        base = f"http://127.0.0.1:{platform['PORT']}"
+        with httpx.Client(base_url=base, timeout=10) as client:
+            _wait_for(lambda: client.get("/health").status_code == 200, "web answers")
+            secrets = _user_journey(client, smtp_server, web, worker)
+            secrets.append(_ops_and_metrics(client, beat))
+        _flower_needs_its_password(flower_port)
+        exit_codes = stop_all(processes)
+    except BaseException:
+        stop_all(processes)
+        for process in processes:
+            print(f"----- {process.name} -----\n{process.output}")  # noqa: T201  (shown by pytest on failure)
+        raise
+
+    for process in processes:
+        print(f"{process.name}: exit {exit_codes[process.name]} after SIGTERM in {process.stopped_in:.1f} s")  # noqa: T201
+    print(f"end to end: {time.monotonic() - started:.1f} s")  # noqa: T201
+    assert exit_codes == {"web": 0, "worker": 0, "beat": 0, "flower": 0}, "\n".join(p.output for p in processes)
+    assert all(p.stopped_in is not None and p.stopped_in < HEROKU_STOP_SECONDS for p in processes)
+    _no_secret_in_any_log(processes, secrets)
+
+
+def _user_journey(
+    client: httpx.Client, smtp_server: SMTPServer, web: ProcfileProcess, worker: ProcfileProcess
+) -> list[str]:
+    """Register, verify, log in, write and list posts; return the secrets that went over the wire."""
+    email, request_id = "e2e-reader@example.com", f"e2e-{uuid.uuid4().hex}"
+    registered = client.post(
+        f"{API}/auth/register", json={"email": email, "password": PASSWORD}, headers={"X-Request-ID": request_id}
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.headers["x-request-id"] == request_id
+
+    verification = smtp_server.wait_for_email(email, "verify", timeout=60)
+    smtp_server.wait_for_email(email, "welcome", timeout=60)
+    verify_token = token_in(verification)
+    assert "https://inkwell.example/verify-email?token=" in verification.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    verified = client.post(f"{API}/auth/verify-email", json={"token": verify_token})
+    assert (verified.status_code, verified.json()["is_verified"]) == (200, True)
+
+    tokens = client.post(f"{API}/auth/login", data={"username": email, "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    post = client.post(
+        f"{API}/posts", headers=headers, json={"title": "From the Procfile", "content": "Hello.", "is_published": True}
+    )
+    assert post.status_code == 201, post.text
+    draft = client.post(f"{API}/posts", headers=headers, json={"title": "Draft", "content": "Later."})
+    assert draft.status_code == 201
+    for _ in range(LIST_REQUESTS):  # a new connection each time, so both granian workers serve some
+        listed = httpx.get(f"{client.base_url}{API}/posts", timeout=10)
+        assert listed.status_code == 200
+    assert [item["title"] for item in listed.json()["items"]] == ["From the Procfile"]
+    mine = client.get(f"{API}/users/me/posts", headers=headers).json()
+    assert {item["title"] for item in mine["items"]} == {"From the Procfile", "Draft"}
+
+    # One request, followed from the web's access log to the worker's "sent" lines of both its emails.
+    access = [line for line in _json_lines(web) if line.get("logger") == "inkwell.access"]
+    assert any(line["request_id"] == request_id and line["route"] == f"{API}/auth/register" for line in access)
+    sent = [line for line in _json_lines(worker) if re.fullmatch(r"email \S+ sent", line.get("message", ""))]
+    assert [line["request_id"] for line in sent].count(request_id) == 2, sent
+    return [PASSWORD, SUPERUSER[1], verify_token, tokens["access_token"], tokens["refresh_token"]]
+
+
+def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
+    """Check the ops report and the metrics as a superuser; return the superuser's access token."""
+    login = client.post(f"{API}/auth/login", data={"username": SUPERUSER[0], "password": SUPERUSER[1]})
+    assert login.status_code == 200, login.text
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    beat.wait_for_line("Sending due task cleanup-tokens")
+
+    last: list[dict[str, Any]] = []
+
+    def settled() -> dict[str, Any] | None:
+        response = client.get(f"{API}/ops/queues", headers=admin)
+        assert response.status_code == 200, response.text
+        last[:] = [response.json()]
+        report = last[0]
+        done = report["outbox"]["pending"] == 0 and report["token_cleanup"] is not None
+        return report if done and report["workers"]["status"] == "ok" else None
+
+    report = _wait_for(settled, "outbox drained, workers online and a cleanup recorded", detail=lambda: last)
+    assert report["broker"] == {"status": "ok", "detail": None, "queues": {"emails": 0, "maintenance": 0}, "unacked": 0}
+    assert report["outbox"]["sent"] == 2
+    assert report["outbox"]["failed"] == 0
+    assert len(report["workers"]["online"]) == 1
+
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    text = metrics.text
+    # Counted across both web processes (multiprocess mode), so every request is there whichever served it.
+    assert _metric(text, "litestar_requests_total", path=f"{API}/posts", method="GET", status_code="200") == (
+        LIST_REQUESTS
+    )
+    assert _metric(text, "litestar_requests_total", path=f"{API}/auth/register", status_code="201") == 1
+    assert _metric(text, "litestar_request_duration_seconds_count", path=f"{API}/posts", method="GET") == (
+        LIST_REQUESTS
+    )
+    assert _metric(text, "inkwell_broker_up") == 1
+    assert _metric(text, "inkwell_queue_depth", queue="emails") == 0
+    assert _metric(text, "inkwell_database_up") == 1
+    assert _metric(text, "inkwell_outbox_emails", status="sent") == 2
+    assert _metric(text, "inkwell_outbox_oldest_pending_age_seconds") == 0
+    assert _metric(text, "inkwell_token_cleanup_last_run_timestamp_seconds") > 0
+    return str(login.json()["access_token"])
+
+
+def _flower_needs_its_password(port: str) -> None:
+    url = f"http://127.0.0.1:{port}/"
+    _wait_for(lambda: httpx.get(url, timeout=5).status_code == 401, "flower answers (401 without credentials)")
+    assert httpx.get(url, auth=("ops", "flower-pass"), timeout=10).status_code == 200
+
+
+def _no_secret_in_any_log(processes: list[ProcfileProcess], secrets: list[str]) -> None:
+    logs = "\n".join(process.output for process in processes)
+    for secret in [*secrets, "Authorization", "Bearer"]:
+        assert secret not in logs, f"{secret[:12]}... is in the logs"

@@ -1,0 +1,69 @@
+"""``GET /metrics``: the scrape-time gauges (queues, outbox, cleanup) beside the HTTP metrics, and outages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine
+
+from app.application import create_app
+from tests.conftest import make_settings
+from tests.factories import Accounts
+from tests.servers import free_port
+
+
+def _sample(text: str, name: str, labels: str = "") -> float | None:
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def test_queue_depth_and_outbox_backlog_are_gauges(
+    client: TestClient[Litestar], accounts: Accounts, redis_client: redis.Redis[bytes]
+) -> None:
+    redis_client.flushdb()
+    accounts.register()  # two emails, published, and no worker to take them
+
+    text = client.get("/metrics").text
+    assert _sample(text, "inkwell_broker_up") == 1
+    assert _sample(text, "inkwell_queue_depth", '{queue="emails"}') == 2
+    assert _sample(text, "inkwell_queue_depth", '{queue="maintenance"}') == 0
+    assert _sample(text, "inkwell_queue_unacked") == 0
+    assert _sample(text, "inkwell_database_up") == 1
+    assert _sample(text, "inkwell_outbox_emails", '{status="pending"}') == 2
+    assert _sample(text, "inkwell_outbox_emails", '{status="failed"}') == 0
+    age = _sample(text, "inkwell_outbox_oldest_pending_age_seconds")
+    assert age is not None
+    assert 0 <= age < 60
+    assert "# TYPE inkwell_queue_depth gauge" in text
+    assert _sample(text, "inkwell_token_cleanup_last_run_timestamp_seconds") is None  # never ran
+    # The HTTP metrics are still there, by route template.
+    assert 'litestar_requests_total{app_name="inkwell",method="POST",path="/api/v1/auth/register"' in text
+
+
+def test_a_dead_broker_and_database_are_gauges_at_zero_not_errors() -> None:
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there
+    settings = make_settings(
+        f"postgresql+psycopg://postgres@{closed}/inkwell",
+        REDIS_URL=f"redis://{closed}/0",
+        DATABASE_CONNECT_TIMEOUT_SECONDS="1",
+    )
+    with TestClient(app=create_app(settings)) as client:
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert _sample(response.text, "inkwell_broker_up") == 0
+    assert _sample(response.text, "inkwell_database_up") == 0
+    assert "inkwell_queue_depth" not in response.text
+    assert "inkwell_outbox_emails" not in response.text
+
+
+@pytest.mark.usefixtures("client")  # empties the tables afterwards
+def test_the_embedded_broker_has_no_queue_gauges(database_url: str, migrated: Engine) -> None:
+    with TestClient(app=create_app(make_settings(database_url, REDIS_URL=""))) as client:
+        text = client.get("/metrics").text
+    assert "inkwell_broker_up" not in text
+    assert "inkwell_queue_depth" not in text
+    assert _sample(text, "inkwell_database_up") == 1
