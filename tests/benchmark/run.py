@@ -201,6 +201,7 @@ class Bench:
         self.hash_rates: dict[tuple[str, int], float] = {}
         self.soak_rss_mib: list[float] = []
         self.notes: list[str] = []
+        self.failures: list[str] = []
         self.bench_user: uuid.UUID | None = None
         self.post_paths: tuple[str, ...] = ()
         self.middle_page = 1
@@ -352,7 +353,7 @@ class Bench:
             if soak:
                 self._soak(server)
         except (ServerError, ServerWedgedError, WrkError) as exc:
-            self.notes.append(f"{app.label} {workers}w: {str(exc).splitlines()[0]}")
+            self.failures.append(f"{app.label} {workers}w: {str(exc).splitlines()[0]}")
             _log(str(exc))
         finally:
             if server is not None:
@@ -364,6 +365,13 @@ class Bench:
         options = self.options
         started = time.monotonic()
         load_before = os.getloadavg()
+        commit = subprocess.run(  # read first: the code measured is the code checked out now
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, as a developer runs it)
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         small = options.posts[0]
         _log(f"database {self.db.url.rsplit('/', 1)[-1]}: migrating, seeding {options.users} users, {small:,} posts")
         self.db.recreate()
@@ -409,7 +417,7 @@ class Bench:
         )
         found = checks(self.cells, context)
         elapsed = time.monotonic() - started
-        print(self._header(load_before, elapsed))  # noqa: T201  (the report is the program's output)
+        print(self._header(commit, load_before, elapsed))  # noqa: T201  (the report is the program's output)
         print(render_table(self.cells))  # noqa: T201
         print()  # noqa: T201
         print(render_checks(found))  # noqa: T201
@@ -419,21 +427,15 @@ class Bench:
                 "hash_rates": {f"{app} {workers}w": rate for (app, workers), rate in self.hash_rates.items()},
                 "soak_rss_mib": self.soak_rss_mib,
                 "notes": self.notes,
+                "failures": self.failures,
                 "cells": [dataclasses.asdict(cell) for cell in self.cells],
                 "checks": [dataclasses.asdict(check) for check in found],
             }
             options.json_path.write_text(json.dumps(report, indent=2, default=str))
-        return 1 if any(not cell.ok for cell in self.cells) else 0
+        return 1 if self.failures or any(not cell.ok for cell in self.cells) else 0
 
-    def _header(self, load_before: tuple[float, float, float], elapsed: float) -> str:
+    def _header(self, commit: str, load_before: tuple[float, float, float], elapsed: float) -> str:
         options, settings = self.options, self.settings
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],  # noqa: S607  (git from PATH, as a developer runs it)
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
         rates = ", ".join(f"{rate:.1f}/s" for rate in self.hash_rates.values()) or "not measured"
         pinning = (
             f"server on core {self.server_core}, wrk on core {self.load_core}"
@@ -452,6 +454,7 @@ class Bench:
             f"- argon2id t={settings.argon2_time_cost} m={settings.argon2_memory_cost_kib} KiB "
             f"p={settings.argon2_parallelism}; bare argon2 rate on the server core: {rates}",
             *(f"- {note}" for note in self.notes),
+            *(f"- FAILED: {failure}" for failure in self.failures),
             "",
         ]
         return "\n".join(lines)
