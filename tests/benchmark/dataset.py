@@ -57,10 +57,6 @@ class Database:
             conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
 
-    def drop(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-
     def prepare(self, settings: Settings, *, users: int, posts: int) -> uuid.UUID:
         """Migrate to head, seed demo users and posts with the app's ``posts seed``, add the bench user.
 

@@ -53,6 +53,7 @@ class Wrk:
         self.core = core
         self.workdir = workdir
         self.timeout_seconds = timeout_seconds
+        self._running: set[subprocess.Popen[str]] = set()
 
     def _env(self, request: Request) -> dict[str, str]:
         env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), "BENCH_METHOD": request.method}
@@ -82,15 +83,17 @@ class Wrk:
         ]
         if self.core is not None:
             command = ["taskset", "-c", str(self.core), *command]
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, env=self._env(request), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        self._running.add(process)
+        return process
 
-    @staticmethod
-    def collect(process: subprocess.Popen[str], connections: int) -> WrkResult:
+    def collect(self, process: subprocess.Popen[str], connections: int) -> WrkResult:
         """Read the result line. wrk counts a timeout when one of its checks, every 2 s, finds a request older
         than ``--timeout``; a run too short for that with no answer at all counts each connection as one."""
         output, _ = process.communicate()
+        self._running.discard(process)
         line = next((line for line in output.splitlines() if line.startswith(RESULT_PREFIX)), None)
         if process.returncode != 0 or line is None:
             raise WrkError(f"wrk exited with status {process.returncode}:\n{output[-2000:]}")
@@ -104,6 +107,13 @@ class Wrk:
             p50_ms=raw["p50_us"] / 1000,
             p99_ms=raw["p99_us"] / 1000,
         )
+
+    def close(self) -> None:
+        """Kill the wrk processes still running: a run interrupted must not leave load behind it."""
+        for process in self._running:
+            process.kill()
+            process.wait()
+        self._running.clear()
 
     def run(self, base_url: str, request: Request, connections: int, seconds: float) -> WrkResult:
         return self.collect(self.start(base_url, request, connections, seconds), connections)

@@ -78,6 +78,11 @@ def _number(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _rate(value: float | None) -> str:
+    """Rates below 100 keep a decimal: a login rate of 4.6/s is not 5/s."""
+    return _number(value, 1 if value is not None and value < 100 else 0)
+
+
 TABLE_HEADER = (
     "| workload | server | workers | conns | posts | req/s | p50 ms | p99 ms | non-2xx | timeouts "
     "| CPU µs/req | DB CPU µs/req | peak RSS MiB |"
@@ -92,7 +97,7 @@ def render_table(cells: list[Cell]) -> str:
             lines.append(f"{prefix} error: {cell.error} |" + " |" * 7)
             continue
         lines.append(
-            f"{prefix} {_number(cell.rps)} | {_number(cell.p50_ms, 1)} | {_number(cell.p99_ms, 1)} "
+            f"{prefix} {_rate(cell.rps)} | {_number(cell.p50_ms, 1)} | {_number(cell.p99_ms, 1)} "
             f"| {cell.non_2xx} | {cell.timeouts} | {_number(cell.cpu_us)} | {_number(cell.db_cpu_us)} "
             f"| {_number(cell.peak_rss_mib)} |"
         )
@@ -130,7 +135,7 @@ def _ratio_check(
         return Check(target, "not measured", f"{sign} {limit:.0%}", None)
     ratio = numerator / denominator
     ok = ratio <= limit if at_most else ratio >= limit
-    return Check(target, f"{numerator:,.0f} / {denominator:,.0f} = {ratio:.0%}", f"{sign} {limit:.0%}", ok)
+    return Check(target, f"{_rate(numerator)} / {_rate(denominator)} = {ratio:.0%}", f"{sign} {limit:.0%}", ok)
 
 
 @dataclass(frozen=True)
