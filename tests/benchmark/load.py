@@ -38,8 +38,9 @@ class WrkResult:
     non_2xx: int
     timeouts: int
     socket_errors: int
-    p50_ms: float
-    p99_ms: float
+    # None when no answer came within the timeout: wrk keeps late answers out of its latency histogram.
+    p50_ms: float | None
+    p99_ms: float | None
 
     @property
     def rps(self) -> float:
@@ -71,13 +72,15 @@ class Wrk:
             env["BENCH_PATHS_FILE"] = str(paths_file)
         return env
 
-    def start(self, base_url: str, request: Request, connections: int, seconds: float) -> subprocess.Popen[str]:
+    def start(
+        self, base_url: str, request: Request, connections: int, seconds: float, timeout: int | None = None
+    ) -> subprocess.Popen[str]:
         command = [
             "wrk",
             "-t1",
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
-            f"--timeout={self.timeout_seconds}s",
+            f"--timeout={timeout or self.timeout_seconds}s",
             f"--script={LUA_DIR / 'requests.lua'}",
             base_url + request.path,
         ]
@@ -90,8 +93,9 @@ class Wrk:
         return process
 
     def collect(self, process: subprocess.Popen[str], connections: int) -> WrkResult:
-        """Read the result line. wrk counts a timeout when one of its checks, every 2 s, finds a request older
-        than ``--timeout``; a run too short for that with no answer at all counts each connection as one."""
+        """Read the result line. wrk counts as a timeout an answer that took longer than ``--timeout`` (it is
+        a completed request, but not in the latency percentiles) and a request its periodic check finds
+        waiting longer; a run too short for that check, with no answer at all, counts each connection."""
         output, _ = process.communicate()
         self._running.discard(process)
         line = next((line for line in output.splitlines() if line.startswith(RESULT_PREFIX)), None)
@@ -104,8 +108,8 @@ class Wrk:
             non_2xx=raw["non_2xx"],
             timeouts=raw["timeouts"] if raw["requests"] else max(raw["timeouts"], connections),
             socket_errors=raw["connect_errors"] + raw["read_errors"] + raw["write_errors"],
-            p50_ms=raw["p50_us"] / 1000,
-            p99_ms=raw["p99_us"] / 1000,
+            p50_ms=raw["p50_us"] / 1000 if raw["p99_us"] else None,
+            p99_ms=raw["p99_us"] / 1000 if raw["p99_us"] else None,
         )
 
     def close(self) -> None:
@@ -115,5 +119,7 @@ class Wrk:
             process.wait()
         self._running.clear()
 
-    def run(self, base_url: str, request: Request, connections: int, seconds: float) -> WrkResult:
-        return self.collect(self.start(base_url, request, connections, seconds), connections)
+    def run(
+        self, base_url: str, request: Request, connections: int, seconds: float, timeout: int | None = None
+    ) -> WrkResult:
+        return self.collect(self.start(base_url, request, connections, seconds, timeout), connections)

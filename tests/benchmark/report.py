@@ -46,11 +46,11 @@ class Cell:
 
     @property
     def p50_ms(self) -> float | None:
-        return self._median(lambda run: run.result.p50_ms if run.result.requests else None)
+        return self._median(lambda run: run.result.p50_ms)
 
     @property
     def p99_ms(self) -> float | None:
-        return self._median(lambda run: run.result.p99_ms if run.result.requests else None)
+        return self._median(lambda run: run.result.p99_ms)
 
     @property
     def cpu_us(self) -> float | None:
