@@ -1,0 +1,1 @@
+"""The benchmark harness, ``python -m tests.benchmark.run`` (README, "Performance"); nothing here is a test."""

@@ -1,0 +1,168 @@
+"""The benchmark's database ``inkwell_bench``: created fresh, migrated, seeded, grown to each scaling size."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import psycopg
+from advanced_alchemy.alembic.commands import AlembicCommands
+from psycopg.rows import TupleRow
+
+from app.core.database import build_sqlalchemy_config
+from app.core.security import PasswordHashing
+from app.posts.cli import DEMO_PASSWORD, seed
+from app.users.profiles import ProfileService
+from app.users.schemas import ProfileUpdate, UserRegistration
+from app.users.service import UserService
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from app.core.settings import Settings
+
+__all__ = (
+    "BENCH_DATABASE",
+    "BENCH_EMAIL",
+    "BENCH_PASSWORD",
+    "Database",
+)
+
+BENCH_DATABASE = "inkwell_bench"
+BENCH_EMAIL = "bench@example.com"
+BENCH_PASSWORD = DEMO_PASSWORD
+SEED = 20_260_130  # the same content every run
+
+
+class Database:
+    """The benchmark database, reached through ``admin_url``'s server; only ``inkwell_bench`` is touched."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.url = f"{admin_url.rsplit('/', 1)[0]}/{BENCH_DATABASE}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            yield conn
+
+    def recreate(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+
+    def prepare(self, settings: Settings, *, users: int, posts: int) -> uuid.UUID:
+        """Migrate to head, seed demo users and posts with the app's ``posts seed``, add the bench user.
+
+        Returns the bench user's id. It has a profile (``GET /users/me`` then carries one, as real
+        accounts do) and no posts, so the posts it writes can be deleted without touching the seed.
+        """
+        db_config = build_sqlalchemy_config(settings)
+        AlembicCommands(sqlalchemy_config=db_config).upgrade("head")
+        passwords = PasswordHashing(settings)
+        with db_config.get_session() as session:
+            seed(session, passwords, users=users, posts=posts, random_seed=SEED)
+            service = UserService(session=session, passwords=passwords)
+            user = service.register(
+                UserRegistration(email=BENCH_EMAIL, password=BENCH_PASSWORD, first_name="Bench", last_name="Mark")
+            )
+            ProfileService(session=session).replace(
+                user, ProfileUpdate(bio="Writes posts, reads them back.", avatar_url="https://example.com/bench.png")
+            )
+            user_id = user.id
+        db_config.get_engine().dispose()
+        self.vacuum()
+        return user_id
+
+    def post_count(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute("SELECT count(*) FROM post").fetchone()
+        return int(row[0]) if row else 0
+
+    def grow_posts(self, target: int) -> None:
+        """Add posts until there are ``target``: copies of the seeded ones, each at a random new date.
+
+        ``posts seed`` writes about 4,000 posts a second, so a million would take minutes; here
+        PostgreSQL copies the seeded rows itself (new random ids, same titles and texts, so the same
+        words for full-text search) with the secondary indexes dropped, then builds them again from
+        their own definitions. Most of the time goes into the full-text GIN index.
+        """
+        current = self.post_count()
+        if target <= current:
+            return
+        copies = math.ceil((target - current) / current)
+        with self.connect() as conn:
+            conn.execute("SET maintenance_work_mem = '512MB'")
+            indexes = conn.execute(
+                """
+                SELECT i.relname, pg_get_indexdef(x.indexrelid)
+                FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
+                WHERE x.indrelid = 'post'::regclass
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
+                """
+            ).fetchall()
+            with conn.transaction():
+                for name, _ in indexes:
+                    conn.execute(f'DROP INDEX "{name}"')
+                conn.execute(
+                    """
+                    INSERT INTO post (id, title, content, is_published, published_at, author_id, created_at, updated_at)
+                    SELECT gen_random_uuid(), p.title, p.content, p.is_published,
+                           CASE WHEN p.is_published THEN t.created + (p.published_at - p.created_at) END,
+                           p.author_id, t.created, t.created
+                    FROM post AS p
+                    CROSS JOIN LATERAL (
+                        SELECT now() - random() * interval '365 days' AS created FROM generate_series(1, %s)
+                    ) AS t
+                    LIMIT %s
+                    """,
+                    (copies, target - current),
+                )
+                for _, definition in indexes:
+                    conn.execute(definition)
+        self.vacuum()
+
+    def vacuum(self) -> None:
+        # A freshly loaded table has no visibility map: COUNT(*) would read the heap instead of the index,
+        # which no long-lived production table does.
+        with self.connect() as conn:
+            conn.execute("VACUUM (ANALYZE) post")
+            conn.execute("VACUUM (ANALYZE) user_account")
+
+    def published_count(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute("SELECT count(*) FROM post WHERE is_published").fetchone()
+        return int(row[0]) if row else 0
+
+    def sample_published_ids(self, count: int) -> list[uuid.UUID]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT id FROM post TABLESAMPLE BERNOULLI (10) REPEATABLE (1) WHERE is_published LIMIT %s", (count,)
+            ).fetchall()
+        return [uuid.UUID(str(row[0])) for row in rows]
+
+    def reset_bench_user(self, user_id: uuid.UUID) -> None:
+        """Undo the write workloads (posts, refresh tokens), so every later row reads the seeded data set."""
+        with self.connect() as conn:
+            conn.execute("DELETE FROM post WHERE author_id = %s", (user_id,))
+            conn.execute("DELETE FROM refresh_token WHERE user_id = %s", (user_id,))
+        self.vacuum()
+
+    def backend_pids(self) -> list[int]:
+        """The server processes of the connections open to the benchmark database."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
+                (BENCH_DATABASE,),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def page_of_middle(self, size: int) -> int:
+        """The page halfway through the published feed: the 'deep page' of the scaling rows."""
+        return max(1, math.ceil(self.published_count() / size / 2))
