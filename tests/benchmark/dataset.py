@@ -15,7 +15,7 @@ from app.core.database import build_sqlalchemy_config
 from app.core.security import PasswordHashing
 from app.posts.cli import DEMO_PASSWORD, seed
 from app.users.profiles import ProfileService
-from app.users.schemas import ProfileUpdate, UserRegistration
+from app.users.schemas import ProfileUpdate, UserAdminCreate
 from app.users.service import UserService
 
 if TYPE_CHECKING:
@@ -68,9 +68,11 @@ class Database:
         passwords = PasswordHashing(settings)
         with db_config.get_session() as session:
             seed(session, passwords, users=users, posts=posts, random_seed=SEED)
-            service = UserService(session=session, passwords=passwords)
-            user = service.register(
-                UserRegistration(email=BENCH_EMAIL, password=BENCH_PASSWORD, first_name="Bench", last_name="Mark")
+            service = UserService(session=session, passwords=passwords, settings=settings)
+            user = service.create_by_admin(
+                UserAdminCreate(
+                    email=BENCH_EMAIL, password=BENCH_PASSWORD, first_name="Bench", last_name="Mark", is_verified=True
+                )
             )
             ProfileService(session=session).replace(
                 user, ProfileUpdate(bio="Writes posts, reads them back.", avatar_url="https://example.com/bench.png")
