@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from advanced_alchemy.exceptions import DuplicateKeyError
@@ -67,6 +70,17 @@ def _bootstrap_superuser(settings: Settings, db_config: SQLAlchemySyncConfig, pa
         logger.info("created first superuser %s", user.email)
 
 
+def _size_thread_pool(web_threads: int) -> Callable[[], Awaitable[None]]:
+    async def size_thread_pool() -> None:
+        # Sync handlers run on the loop's default executor. Python sizes it from os.cpu_count(), which ignores a
+        # taskset or cgroup pin and has nothing to do with the database pool the handlers draw on.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=web_threads, thread_name_prefix="inkwell-handler")
+        )
+
+    return size_thread_pool
+
+
 def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = None) -> Litestar:
     """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly.
 
@@ -103,7 +117,10 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         ],
         state=State({RATE_LIMITER_KEY: RateLimiter(settings)}),
         on_app_init=[jwt_auth.on_app_init],
-        on_startup=[lambda: _bootstrap_superuser(settings, db_config, passwords)],
+        on_startup=[
+            _size_thread_pool(settings.web_threads),
+            lambda: _bootstrap_superuser(settings, db_config, passwords),
+        ],
         exception_handlers=exception_handlers(),
         middleware=[build_prometheus_config(settings.project_name).middleware],
         cors_config=build_cors_config(settings),

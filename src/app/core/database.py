@@ -6,18 +6,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
+from litestar.constants import HTTP_DISCONNECT, HTTP_RESPONSE_START
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from litestar.types import Message, Scope
     from sqlalchemy import Engine
     from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.orm import Session
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from app.core.settings import Settings
 
-__all__ = ("build_engine", "build_sqlalchemy_config")
+__all__ = ("build_engine", "build_sqlalchemy_config", "session_closer")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -83,9 +89,31 @@ def build_engine(settings: Settings) -> Engine:
     return _sqlite_engine(settings) if settings.is_sqlite else _postgres_engine(settings)
 
 
+SESSION_ENDING_EVENTS = frozenset({HTTP_RESPONSE_START, HTTP_DISCONNECT})
+
+
+def session_closer(session_scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A hook that closes the request's session, if it has one, as the response starts.
+
+    advanced-alchemy's own hook is a plain function, which Litestar runs through a worker thread for every message
+    of every response, /health included. This one returns at once when there is nothing to close, and closes on
+    the event loop otherwise: waiting for a thread while holding a pooled connection is how a busy process starves
+    its pool. Services commit their writes themselves, so what is left to end here is at most a read transaction.
+    """
+
+    async def close_request_session(message: Message, scope: Scope) -> None:
+        if message["type"] not in SESSION_ENDING_EVENTS:
+            return
+        session: Session | None = get_aa_scope_state(scope, session_scope_key, pop=True)
+        if session is not None:
+            session.close()
+
+    return close_request_session
+
+
 def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) -> SQLAlchemySyncConfig:
     """advanced-alchemy's config: sessions per request, Alembic through its CLI."""
-    return SQLAlchemySyncConfig(
+    config = SQLAlchemySyncConfig(
         engine_instance=engine or build_engine(settings),
         # Services commit explicitly inside the worker thread; the hook after the response only closes the session,
         # so a failed commit can never hide behind a 2xx.
@@ -99,3 +127,6 @@ def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) ->
             render_as_batch=True,
         ),
     )
+    # The key is only final once the config exists (advanced-alchemy makes it unique per process).
+    config.before_send_handler = session_closer(config.session_scope_key)
+    return config

@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     database_url: str = f"sqlite:///{DATA_DIR / 'inkwell.sqlite3'}"
     database_pool_size: PositiveInt = 10
+    # Threads that run the (synchronous) handlers, per web process; at most the pool size plus overflow, so a
+    # handler never waits for a connection another thread holds.
+    web_threads: PositiveInt = 10
     database_max_overflow: Annotated[int, msgspec.Meta(ge=0)] = 10
     database_pool_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     database_connect_timeout_seconds: PositiveInt = 5
@@ -61,9 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     access_token_expire_minutes: PositiveInt = 30
     refresh_token_expire_days: PositiveInt = 7
 
-    argon2_time_cost: PositiveInt = 3
-    argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 65_536
-    argon2_parallelism: PositiveInt = 4
+    # OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
+    argon2_time_cost: PositiveInt = 2
+    argon2_memory_cost_kib: Annotated[int, msgspec.Meta(ge=8)] = 19_456
+    argon2_parallelism: PositiveInt = 1
     # The cores this process may run on (a taskset or cgroup pin counts), not the machine's.
     argon2_max_concurrent: PositiveInt = max(1, len(os.sched_getaffinity(0)))
 

@@ -1,4 +1,7 @@
-"""Role and ownership guards for account routes."""
+"""Role and ownership guards for account routes.
+
+They only read the authenticated user, so they are coroutines: a plain function guard costs a worker-thread hop.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +18,12 @@ if TYPE_CHECKING:
 __all__ = ("requires_self_or_superuser", "requires_superuser")
 
 
-def requires_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
     if not connection.user.is_superuser:
         raise PermissionDeniedException("Superuser privileges are required")
 
 
-def requires_self_or_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_self_or_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
     """The ``user_id`` path parameter must be the caller's own id, unless the caller is a superuser."""
     user = connection.user
     if not user.is_superuser and str(connection.path_params.get("user_id")) != str(user.id):
