@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.constants import HTTP_DISCONNECT, HTTP_RESPONSE_START
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
@@ -60,6 +62,30 @@ def _sqlite_engine(settings: Settings) -> Engine:
     return engine
 
 
+IDLE_BEFORE_PING_SECONDS = 10.0
+
+
+def _ping_connections_left_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle a while: the usual pre-ping costs a round trip
+    on every checkout, yet a connection that served a request moments ago is alive. A dead one found later still
+    invalidates the whole pool, so the app recovers from a database restart without being restarted."""
+
+    @event.listens_for(engine, "checkin")
+    def remember_last_use(_: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _: object) -> None:
+        if time.monotonic() - record.info.get("last_used", 0.0) < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
+
+
 def _postgres_engine(settings: Settings) -> Engine:
     connect_args: dict[str, Any] = {
         "connect_timeout": settings.database_connect_timeout_seconds,
@@ -72,16 +98,16 @@ def _postgres_engine(settings: Settings) -> Engine:
         "keepalives_count": 3,
         "tcp_user_timeout": 15_000,
     }
-    return create_engine(
+    engine = create_engine(
         settings.database_url,
         echo=settings.database_echo,
         connect_args=connect_args,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_seconds,
-        # A connection dropped while the database restarted is replaced instead of failing one request.
-        pool_pre_ping=True,
     )
+    _ping_connections_left_idle(engine)
+    return engine
 
 
 def build_engine(settings: Settings) -> Engine:
