@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="inkwell-load-") as workdir:
         wrk = Wrk(load_core, Path(workdir), timeout_seconds=5)
-        server = Server(App("inkwell asgi", "asgi", ENTRIES["asgi"]), 1, server_core, env, Path(workdir))
+        server = Server(App("inkwell asgi", ENTRIES["asgi"], "asgi"), 1, server_core, env, Path(workdir))
         try:
             started = time.monotonic()
             running = {
