@@ -37,6 +37,5 @@ class ProfileService(SQLAlchemySyncRepositoryService[Profile]):
             user.profile = profile
         profile.bio = data.bio
         profile.avatar_url = data.avatar_url
-        self.repository.session.flush()
         self.repository.session.commit()
         return profile
