@@ -17,30 +17,41 @@ API = "/api/v1"
 SLOW_ARGON2 = {"ARGON2_TIME_COST": "200", "ARGON2_MEMORY_COST_KIB": "8192", "ARGON2_PARALLELISM": "1"}
 
 
+class InFlightRegistrations:
+    """Three registrations, each hashing a password with deliberately slow argon2: started here, and certain to
+    be still running when the caller sends its signal."""
+
+    def __init__(self, base_url: str, prefix: str) -> None:
+        self.statuses: list[int] = []
+        self.threads = [
+            threading.Thread(target=self._register, args=(base_url, f"{prefix}{index}@example.com"))
+            for index in range(3)
+        ]
+        for thread in self.threads:
+            thread.start()
+        time.sleep(0.3)
+        assert self.statuses == [], "the requests must still be in flight when the signal arrives"
+
+    def _register(self, base_url: str, email: str) -> None:
+        response = httpx.post(
+            f"{base_url}{API}/auth/register", json={"email": email, "password": "slow-password"}, timeout=30
+        )
+        self.statuses.append(response.status_code)
+
+    def finish(self) -> list[int]:
+        for thread in self.threads:
+            thread.join(timeout=30)
+        return self.statuses
+
+
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     env = process_environment(migrate(f"sqlite:///{tmp_path / 'shutdown.sqlite3'}"), **SLOW_ARGON2)
 
     with granian_process("app.main:app", "asgi", env, "--workers-kill-timeout", "25") as server:
-        # Registration hashes a password with deliberately slow argon2: it is still running when SIGTERM arrives.
-        statuses: list[int] = []
-
-        def register(index: int) -> None:
-            response = httpx.post(
-                f"{server.url}{API}/auth/register",
-                json={"email": f"slow{index}@example.com", "password": "slow-password"},
-                timeout=30,
-            )
-            statuses.append(response.status_code)
-
         started = time.monotonic()
-        threads = [threading.Thread(target=register, args=(index,)) for index in range(3)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.3)
-        assert statuses == [], "the requests must still be in flight when the signal arrives"
+        registrations = InFlightRegistrations(server.url, "slow")
         server.process.send_signal(signal.SIGTERM)
-        for thread in threads:
-            thread.join(timeout=30)
+        statuses = registrations.finish()
         exit_code = server.process.wait(timeout=30)
         elapsed = time.monotonic() - started
 
@@ -68,25 +79,10 @@ def test_the_procfile_web_process_finishes_in_flight_requests_when_the_whole_dyn
     web = ProcfileProcess("web", read_procfile()["web"], env, tmp_path)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/health", web.popen)
-        statuses: list[int] = []
-
-        def register(index: int) -> None:
-            response = httpx.post(
-                f"http://127.0.0.1:{port}{API}/auth/register",
-                json={"email": f"dyno{index}@example.com", "password": "slow-password"},
-                timeout=30,
-            )
-            statuses.append(response.status_code)
-
-        threads = [threading.Thread(target=register, args=(index,)) for index in range(3)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.3)
-        assert statuses == [], "the requests must still be in flight when the signal arrives"
+        registrations = InFlightRegistrations(f"http://127.0.0.1:{port}", "dyno")
     finally:
         exit_codes = stop_all([web])
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = registrations.finish()
     assert statuses == [201, 201, 201], web.output
     assert exit_codes == {"web": 0}, web.output
     assert web.stopped_in is not None
