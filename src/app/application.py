@@ -17,22 +17,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
-from app.auth.deps import provide_current_user
-from app.auth.middleware import build_jwt_auth
+from app.auth.deps import provide_caller, provide_current_user
+from app.auth.middleware import BearerAuthenticator, build_jwt_auth
 from app.core.database import build_sqlalchemy_config
+from app.core.edge import edge_middleware
 from app.core.errors import exception_handlers
-from app.core.http import (
-    MAX_REQUEST_BODY_BYTES,
-    build_cors_config,
-    security_headers,
-    security_headers_middleware,
-)
+from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
 from app.core.logging import build_logging_config
-from app.core.metrics import build_prometheus_config
+from app.core.metrics import HttpMetrics
 from app.core.openapi import build_openapi_config
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
-from app.core.request_context import request_context_middleware
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
@@ -44,6 +39,7 @@ from app.posts.controller import PostController, UserPostsController
 from app.system.controller import HealthController
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
+from app.users.identity import autocommit_engine
 from app.users.service import UserService
 
 if TYPE_CHECKING:
@@ -91,9 +87,11 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     db_config = build_sqlalchemy_config(settings)
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    jwt_auth = build_jwt_auth(settings, db_config)
+    bearer_authenticator = BearerAuthenticator(settings, autocommit_engine(db_config.get_engine()))
+    jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
+    http_metrics = HttpMetrics()
 
     api_v1 = Router(
         path=settings.api_v1_str,
@@ -108,7 +106,10 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "task_queue": Provide(lambda: task_queue, use_cache=True, sync_to_thread=False),
             "broker_probe": Provide(lambda: broker_probe, use_cache=True, sync_to_thread=False),
             "ops_metrics": Provide(lambda: ops_metrics, use_cache=True, sync_to_thread=False),
-            "current_user": Provide(provide_current_user, sync_to_thread=False),
+            "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
+            "bearer_authenticator": Provide(lambda: bearer_authenticator, use_cache=True, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+            "current_user": Provide(provide_current_user, sync_to_thread=True),
         },
         plugins=[
             SQLAlchemyPlugin(config=db_config),
@@ -122,15 +123,11 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         exception_handlers=exception_handlers(),
-        middleware=[build_prometheus_config(settings.project_name).middleware],
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=build_openapi_config(settings),
         logging_config=build_logging_config(debug=settings.debug),
         debug=settings.debug,
     )
-    # Outside routing and every middleware, so unmatched routes and auth refusals are logged and carry an id too.
-    app.asgi_handler = request_context_middleware(
-        security_headers_middleware(app.asgi_handler, security_headers(settings))
-    )
+    app.asgi_handler = edge_middleware(app.asgi_handler, headers=security_headers(settings), metrics=http_metrics)
     return app

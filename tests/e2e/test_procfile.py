@@ -214,11 +214,11 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
     assert metrics.status_code == 200
     text = metrics.text
     # Counted across both web processes (multiprocess mode), so every request is there whichever served it.
-    assert _metric(text, "litestar_requests_total", path=f"{API}/posts", method="GET", status_code="200") == (
+    assert _metric(text, "inkwell_http_requests_total", route=f"{API}/posts", method="GET", status="200") == (
         LIST_REQUESTS
     )
-    assert _metric(text, "litestar_requests_total", path=f"{API}/auth/register", status_code="201") == 1
-    assert _metric(text, "litestar_request_duration_seconds_count", path=f"{API}/posts", method="GET") == (
+    assert _metric(text, "inkwell_http_requests_total", route=f"{API}/auth/register", status="201") == 1
+    assert _metric(text, "inkwell_http_request_duration_seconds_count", route=f"{API}/posts", method="GET") == (
         LIST_REQUESTS
     )
     assert _metric(text, "inkwell_broker_up") == 1

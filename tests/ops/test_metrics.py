@@ -41,7 +41,7 @@ def test_queue_depth_and_outbox_backlog_are_gauges(
     assert "# TYPE inkwell_queue_depth gauge" in text
     assert _sample(text, "inkwell_token_cleanup_last_run_timestamp_seconds") is None  # never ran
     # The HTTP metrics are still there, by route template.
-    assert 'litestar_requests_total{app_name="inkwell",method="POST",path="/api/v1/auth/register"' in text
+    assert 'inkwell_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"}' in text
 
 
 def test_a_dead_broker_and_database_are_gauges_at_zero_not_errors() -> None:

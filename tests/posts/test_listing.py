@@ -1,36 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from app.application import create_app
 from app.posts.models import Post
 from tests.conftest import make_settings
 from tests.factories import API, Accounts, Posts
+from tests.sql import counted_statements
 
 POSTS = f"{API}/posts"
-
-
-@contextmanager
-def counted_statements(engine_class: type[Engine] = Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine_class, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine_class, "before_cursor_execute", record)
 
 
 def _ids(response: Any) -> list[str]:

@@ -69,14 +69,27 @@ def test_unknown_route_is_a_json_404(client: TestClient[Litestar]) -> None:
     assert response.json() == {"status_code": 404, "detail": "Not Found"}
 
 
+def _requests_counted(client: TestClient[Litestar], labels: str) -> float:
+    """The ``inkwell_http_requests_total`` sample with exactly these labels, 0 if there is none yet."""
+    prefix = f"inkwell_http_requests_total{{{labels}}} "
+    samples = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(samples[0].removeprefix(prefix)) if samples else 0.0
+
+
 def test_metrics_count_requests_by_route_template(client: TestClient[Litestar]) -> None:
+    post_404 = 'method="GET",route="/api/v1/posts/{post_id}",status="404"'
+    unmatched = 'method="GET",route="<unmatched>",status="404"'
+    before = _requests_counted(client, post_404), _requests_counted(client, unmatched)
     client.get("/api/v1/posts/00000000-0000-0000-0000-000000000000")
+    # Unknown paths share one series, whatever was asked for.
+    client.get("/nowhere/1")
+    client.get("/nowhere/2")
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
-    lines = [line for line in metrics.text.splitlines() if line.startswith("litestar_requests_total{")]
-    assert any(
-        'app_name="inkwell"' in line and 'path="/api/v1/posts/{post_id}"' in line and 'status_code="404"' in line
-        for line in lines
-    ), lines
-    assert 'litestar_request_duration_seconds_bucket{app_name="inkwell"' in metrics.text
+    assert (_requests_counted(client, post_404), _requests_counted(client, unmatched)) == (before[0] + 1, before[1] + 2)
+    assert 'inkwell_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/posts/{post_id}"}' in (
+        metrics.text
+    )
+    # Scrapes are not traffic.
+    assert 'route="/metrics"' not in metrics.text

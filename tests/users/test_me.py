@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import RefreshToken
 from app.users.models import User
 from tests.factories import API, Accounts, unique_email
+from tests.sql import counted_statements
 
 ME = f"{API}/users/me"
 
@@ -24,6 +25,17 @@ def test_get_me(client: TestClient[Litestar], accounts: Accounts) -> None:
     body = client.get(ME, headers=actor.headers).json()
     assert body == actor.body
     assert body["full_name"] == "Grace Hopper"
+
+
+def test_get_me_is_one_query_and_never_stale(client: TestClient[Litestar], accounts: Accounts) -> None:
+    actor = accounts.user(first_name="Grace")
+    with counted_statements() as statements:
+        assert client.get(ME, headers=actor.headers).json()["profile"] is None
+    assert len(statements) == 1, statements  # the account and its profile, by primary key
+    assert client.put(f"{ME}/profile", headers=actor.headers, json={"bio": "Compilers"}).status_code == 200
+    assert client.patch(ME, headers=actor.headers, json={"first_name": "Ada"}).status_code == 200
+    body = client.get(ME, headers=actor.headers).json()
+    assert (body["full_name"], body["profile"]) == ("Ada", {"bio": "Compilers", "avatar_url": None})
 
 
 def test_patch_me_changes_names_and_ignores_flags(client: TestClient[Litestar], accounts: Accounts) -> None:

@@ -1,66 +1,65 @@
-"""Bearer authentication: Litestar's header-only ``JWTAuth``, checking the user row on every request."""
+"""Bearer authentication: Litestar's header-only ``JWTAuth``, checking the account on every request."""
 
 from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth
 
 from app.auth.access_tokens import ACCESS_TOKEN_TYPE, ALGORITHM, REQUIRED_CLAIMS, AccessToken
-from app.users.service import find_active_user
+from app.users.identity import AuthenticatedUser, read_active_account
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
     from litestar.connection import ASGIConnection
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Engine
 
     from app.core.settings import Settings
-    from app.users.models import User
 
-__all__ = ("authenticate_bearer", "build_jwt_auth", "user_for_token")
+__all__ = ("BearerAuthenticator", "build_jwt_auth")
 
 PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
 
-def user_for_token(token: AccessToken, session: Session) -> User | None:
-    """The active user an access token speaks for; a refresh or foreign token, or a gone user, is None."""
-    if token.type != ACCESS_TOKEN_TYPE:
-        return None
-    try:
-        user_id = uuid.UUID(token.sub)
-    except ValueError:
-        return None
-    user = find_active_user(session, user_id)
-    # End the read transaction now: the request may wait for a worker thread before its handler runs, and a
-    # connection held through that wait starves the pool under load. The user stays loaded (no expiry on commit).
-    session.commit()
-    return user
+class BearerAuthenticator:
+    """Turns a verified access token into the active account it speaks for.
 
-
-def authenticate_bearer(authorization: str, settings: Settings, session: Session) -> User:
-    """Check an ``Authorization`` header value the way the middleware does, for routes that are public.
-
-    Raises:
-        NotAuthorizedException: the token is invalid, expired, of another type, or its user is gone.
+    ``engine`` should be in autocommit (see :func:`app.users.identity.autocommit_engine`): the lookup is one read.
     """
-    token = AccessToken.decode(
-        authorization.partition(" ")[-1], settings.secret_key, ALGORITHM, require_claims=REQUIRED_CLAIMS
-    )
-    user = user_for_token(token, session)
-    if user is None:
-        raise NotAuthorizedException
-    return user
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.secret_key = settings.secret_key
+        self.engine = engine
+
+    def account_for_token(self, token: AccessToken) -> AuthenticatedUser | None:
+        """None for a refresh or foreign token, or an account that is gone or deactivated."""
+        if token.type != ACCESS_TOKEN_TYPE:
+            return None
+        try:
+            user_id = uuid.UUID(token.sub)
+        except ValueError:
+            return None
+        with self.engine.connect() as connection:
+            return read_active_account(connection, user_id)
+
+    def decode(self, authorization: str) -> AccessToken:
+        """Verify an ``Authorization: Bearer`` header value the way the middleware does.
+
+        Raises:
+            NotAuthorizedException: the token is malformed, forged, expired or lacks a required claim.
+        """
+        return AccessToken.decode(
+            authorization.partition(" ")[-1], self.secret_key, ALGORITHM, require_claims=REQUIRED_CLAIMS
+        )
 
 
-def build_jwt_auth(settings: Settings, db_config: SQLAlchemySyncConfig) -> JWTAuth[User, AccessToken]:
+def build_jwt_auth(settings: Settings, authenticator: BearerAuthenticator) -> JWTAuth[AuthenticatedUser, AccessToken]:
     """The auth config; routes opt out with ``exclude_from_auth=True`` or by living under a public path."""
 
-    def retrieve_user(token: AccessToken, connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
-        return user_for_token(token, db_config.provide_session(connection.app.state, connection.scope))
+    def retrieve_user(token: AccessToken, _: ASGIConnection[Any, Any, Any, Any]) -> AuthenticatedUser | None:
+        return authenticator.account_for_token(token)
 
-    return JWTAuth["User", AccessToken](
+    return JWTAuth[AuthenticatedUser, AccessToken](
         token_secret=settings.secret_key,
         algorithm=ALGORITHM,
         token_cls=AccessToken,

@@ -82,6 +82,9 @@ def _ping_connections_left_idle(engine: Engine) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
+            # The ping opened a transaction: end it, or the connection is handed out mid-transaction (and cannot
+            # be switched to autocommit).
+            dbapi_connection.rollback()
         except Exception as exc:
             raise DisconnectionError(str(exc)) from exc
 

@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.core.metrics import http_metrics
+from app.core.metrics import HttpMetrics
 from app.core.openapi import errors
 from app.ops.deps import provide_ops_service
 from app.ops.metrics import OpsMetrics
@@ -45,6 +45,8 @@ class MetricsController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def metrics(self, ops_metrics: NamedDependency[OpsMetrics]) -> Response[bytes]:
+    def metrics(
+        self, http_metrics: NamedDependency[HttpMetrics], ops_metrics: NamedDependency[OpsMetrics]
+    ) -> Response[bytes]:
         """HTTP metrics, then the ops gauges (read from the broker and the database now, hence the thread)."""
-        return Response(http_metrics() + ops_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        return Response(http_metrics.exposition() + ops_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.auth.deps import provide_optional_user
+from app.auth.deps import provide_optional_caller
 from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
 from app.core.pagination import Page, PageRequest, provide_page_request
 from app.core.schemas import NO_NUL
@@ -21,7 +21,7 @@ from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
 from app.users.deps import provide_users_service
-from app.users.models import User
+from app.users.identity import AuthenticatedUser
 from app.users.service import UserService
 
 __all__ = ("PostController", "UserPostsController")
@@ -45,7 +45,7 @@ def to_list_item(post: Post) -> PostListItem:
 class PostController(Controller):
     path = "/posts"
     tags = ["posts"]
-    dependencies = {**POST_DEPENDENCIES, "viewer": Provide(provide_optional_user, sync_to_thread=True)}
+    dependencies = {**POST_DEPENDENCIES, "viewer": Provide(provide_optional_caller)}
 
     @get(
         "/",
@@ -87,7 +87,7 @@ class PostController(Controller):
         self,
         post_id: FromPath[UUID],
         posts_service: NamedDependency[PostService],
-        viewer: NamedDependency[User | None],
+        viewer: NamedDependency[AuthenticatedUser | None],
     ) -> PostResponse:
         """A published post; a draft only for its author or a superuser (404 for anyone else)."""
         return to_post_response(posts_service.get_visible(post_id, viewer))
@@ -102,13 +102,13 @@ class PostController(Controller):
     )
     def create_post(
         self,
-        request: Request[User, Any, Any],
+        request: Request[AuthenticatedUser, Any, Any],
         data: JSONBody[PostCreate],
-        current_user: NamedDependency[User],
+        caller: NamedDependency[AuthenticatedUser],
         posts_service: NamedDependency[PostService],
     ) -> Response[PostResponse]:
         """Write a post, as a draft unless `is_published` is true."""
-        created = posts_service.create_post(current_user, data)
+        created = posts_service.create_post(caller, data)
         location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
         return Response(to_post_response(created), status_code=HTTP_201_CREATED, headers={"Location": location})
 
@@ -122,11 +122,11 @@ class PostController(Controller):
         self,
         post_id: FromPath[UUID],
         data: JSONBody[PostUpdate],
-        current_user: NamedDependency[User],
+        caller: NamedDependency[AuthenticatedUser],
         posts_service: NamedDependency[PostService],
     ) -> PostResponse:
         """Change a post (author or superuser). Someone else's published post is 403, their draft 404."""
-        return to_post_response(posts_service.update_post(post_id, data, current_user))
+        return to_post_response(posts_service.update_post(post_id, data, caller))
 
     @delete(
         "/{post_id:str}",
@@ -136,10 +136,13 @@ class PostController(Controller):
         sync_to_thread=True,
     )
     def delete_post(
-        self, post_id: FromPath[UUID], current_user: NamedDependency[User], posts_service: NamedDependency[PostService]
+        self,
+        post_id: FromPath[UUID],
+        caller: NamedDependency[AuthenticatedUser],
+        posts_service: NamedDependency[PostService],
     ) -> None:
         """Delete a post (author or superuser), with the same refusals as changing it."""
-        posts_service.delete_post(post_id, current_user)
+        posts_service.delete_post(post_id, caller)
 
 
 class UserPostsController(Controller):
@@ -150,13 +153,13 @@ class UserPostsController(Controller):
     @get("/me/posts", operation_id="listMyPosts", responses=errors(401, 422, 503), sync_to_thread=True)
     def list_my_posts(
         self,
-        current_user: NamedDependency[User],
+        caller: NamedDependency[AuthenticatedUser],
         posts_service: NamedDependency[PostService],
         page_request: NamedDependency[PageRequest],
         is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
     ) -> Page[PostListItem]:
         """The caller's own posts, drafts included, newest first."""
-        return posts_service.list_by_author(page_request, current_user.id, is_published).map(to_list_item)
+        return posts_service.list_by_author(page_request, caller.id, is_published).map(to_list_item)
 
     @get(
         "/{user_id:str}/posts",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from app.core.pagination import Page, PageRequest
     from app.posts.schemas import PostCreate, PostOrder, PostUpdate
+    from app.users.identity import Actor
 
 __all__ = ("PostService",)
 
@@ -74,10 +75,10 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
         return post
 
     @staticmethod
-    def _may_manage(post: Post, user: User | None) -> bool:
+    def _may_manage(post: Post, user: Actor | None) -> bool:
         return user is not None and (user.is_superuser or post.author_id == user.id)
 
-    def get_visible(self, post_id: uuid.UUID, viewer: User | None) -> Post:
+    def get_visible(self, post_id: uuid.UUID, viewer: Actor | None) -> Post:
         """A published post, or a draft its author or a superuser asks for.
 
         Raises:
@@ -88,7 +89,7 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
             raise NotFoundError(POST_NOT_FOUND)
         return post
 
-    def get_manageable(self, post_id: uuid.UUID, actor: User) -> Post:
+    def get_manageable(self, post_id: uuid.UUID, actor: Actor) -> Post:
         """A post ``actor`` may change or delete.
 
         Raises:
@@ -100,7 +101,7 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
             raise ForbiddenError("Only the author or a superuser may change this post")
         return post
 
-    def create_post(self, author: User, data: PostCreate) -> Post:
+    def create_post(self, author: Actor, data: PostCreate) -> Post:
         post = Post(
             title=data.title,
             content=data.content,
@@ -112,7 +113,7 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
         self.commit()
         return self._load(post.id)
 
-    def update_post(self, post_id: uuid.UUID, data: PostUpdate, actor: User) -> Post:
+    def update_post(self, post_id: uuid.UUID, data: PostUpdate, actor: Actor) -> Post:
         post = self.get_manageable(post_id, actor)
         for key, value in msgspec.structs.asdict(data).items():
             if value is not msgspec.UNSET:
@@ -122,7 +123,7 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
         self.commit()
         return post
 
-    def delete_post(self, post_id: uuid.UUID, actor: User) -> None:
+    def delete_post(self, post_id: uuid.UUID, actor: Actor) -> None:
         self.repository.session.delete(self.get_manageable(post_id, actor))
         self.commit()
 

@@ -16,6 +16,7 @@ from app.core.pagination import Page, PageRequest, provide_page_request
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service, provide_users_service
 from app.users.guards import requires_self_or_superuser, requires_superuser
+from app.users.identity import AuthenticatedUser
 from app.users.models import Profile, User
 from app.users.profiles import ProfileService
 from app.users.schemas import (
@@ -48,10 +49,11 @@ class UserController(Controller):
         "page_request": Provide(provide_page_request, sync_to_thread=False),
     }
 
-    @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=True)
-    def get_me(self, current_user: NamedDependency[User]) -> UserResponse:
+    # No thread: the account was read by authentication, so nothing here blocks.
+    @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=False)
+    def get_me(self, caller: NamedDependency[AuthenticatedUser]) -> UserResponse:
         """The caller's own account."""
-        return to_user_response(current_user)
+        return caller
 
     @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, 401, 409, 503), sync_to_thread=True)
     def update_me(
@@ -67,9 +69,11 @@ class UserController(Controller):
     @delete(
         "/me", operation_id="deleteMe", responses=errors(401, 503), status_code=HTTP_204_NO_CONTENT, sync_to_thread=True
     )
-    def delete_me(self, current_user: NamedDependency[User], users_service: NamedDependency[UserService]) -> None:
+    def delete_me(
+        self, caller: NamedDependency[AuthenticatedUser], users_service: NamedDependency[UserService]
+    ) -> None:
         """Delete one's own account and every token issued to it."""
-        users_service.delete_account(current_user.id)
+        users_service.delete_account(caller.id)
 
     @get("/me/profile", operation_id="getMyProfile", responses=errors(401, 404, 503), sync_to_thread=True)
     def get_my_profile(
@@ -145,11 +149,11 @@ class UserController(Controller):
         self,
         user_id: FromPath[UUID],
         data: JSONBody[UserAdminUpdate],
-        current_user: NamedDependency[User],
+        caller: NamedDependency[AuthenticatedUser],
         users_service: NamedDependency[UserService],
     ) -> UserResponse:
         """Change an account; the flags are for superusers only."""
-        user = users_service.update_account(users_service.get(user_id), data, actor=current_user)
+        user = users_service.update_account(users_service.get(user_id), data, actor=caller)
         return to_user_response(user)
 
     @delete(

@@ -9,7 +9,12 @@ from advanced_alchemy.types import GUID
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-__all__ = ("Profile", "User")
+__all__ = ("Profile", "User", "full_name")
+
+
+def full_name(first_name: str | None, last_name: str | None, email: str) -> str:
+    """The name to show: first and last name, or the email address when the account has neither."""
+    return " ".join(part for part in (first_name, last_name) if part) or email
 
 
 class User(UUIDv7AuditBase):
@@ -32,8 +37,7 @@ class User(UUIDv7AuditBase):
 
     @property
     def full_name(self) -> str:
-        names = " ".join(part for part in (self.first_name, self.last_name) if part)
-        return names or self.email
+        return full_name(self.first_name, self.last_name, self.email)
 
 
 class Profile(UUIDv7AuditBase):

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
+    from app.users.identity import Actor
     from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserUpdate
 
 __all__ = ("UserService", "find_active_user", "normalise_email")
@@ -174,7 +175,7 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
             self.repository.session.flush()
         return user
 
-    def update_account(self, user: User, changes: UserUpdate | UserAdminUpdate, *, actor: User) -> User:
+    def update_account(self, user: User, changes: UserUpdate | UserAdminUpdate, *, actor: Actor) -> User:
         """Apply a partial update made by ``actor`` (the account's owner or a superuser).
 
         A new password mails a notice to the address the account had before this change; a new email
@@ -206,7 +207,7 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         self.commit()
         return user
 
-    def _apply_new_password(self, user: User, password: str, current_password: str | None, *, actor: User) -> None:
+    def _apply_new_password(self, user: User, password: str, current_password: str | None, *, actor: Actor) -> None:
         if actor.id == user.id:
             if current_password is None:
                 raise BadRequestError("current_password is required to set a new password")

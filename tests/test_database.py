@@ -1,0 +1,28 @@
+"""The engine's pooled connections, on the real databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from app.core import database
+from app.core.database import build_engine
+from app.core.settings import Settings
+from app.users.identity import autocommit_engine
+
+
+def test_a_connection_pinged_after_idling_is_handed_out_outside_any_transaction(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idle ping runs a query; a connection it leaves mid-transaction cannot be switched to autocommit
+    (PostgreSQL) and would carry the ping's snapshot into the next request."""
+    monkeypatch.setattr(database, "IDLE_BEFORE_PING_SECONDS", 0.0)  # every checkout pings
+    engine: Engine = build_engine(settings)
+    try:
+        for _ in range(3):
+            with autocommit_engine(engine).connect() as connection:
+                assert connection.execute(text("SELECT 1")).scalar_one() == 1
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        engine.dispose()
