@@ -36,6 +36,7 @@ from app.ops.controller import MetricsController, OpsController
 from app.ops.metrics import OpsMetrics
 from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
+from app.posts.listing import PostListing
 from app.system.controller import HealthController
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     db_config = build_sqlalchemy_config(settings)
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    bearer_authenticator = BearerAuthenticator(settings, autocommit_engine(db_config.get_engine()))
+    # Reads that need no transaction (the bearer's account, listings) share the pool in autocommit.
+    read_engine = autocommit_engine(db_config.get_engine())
+    bearer_authenticator = BearerAuthenticator(settings, read_engine)
+    post_listing = PostListing(read_engine, settings.posts_count_estimate_threshold)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
             "bearer_authenticator": Provide(lambda: bearer_authenticator, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=True),
         },
         plugins=[

@@ -17,6 +17,7 @@ from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
 from app.core.pagination import Page, PageRequest, provide_page_request
 from app.core.schemas import NO_NUL
 from app.posts.deps import provide_posts_service
+from app.posts.listing import PostListing
 from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
@@ -38,10 +39,6 @@ def to_post_response(post: Post) -> PostResponse:
     return msgspec.convert(post, PostResponse, from_attributes=True)
 
 
-def to_list_item(post: Post) -> PostListItem:
-    return msgspec.convert(post, PostListItem, from_attributes=True)
-
-
 class PostController(Controller):
     path = "/posts"
     tags = ["posts"]
@@ -57,7 +54,7 @@ class PostController(Controller):
     )
     def list_posts(
         self,
-        posts_service: NamedDependency[PostService],
+        post_listing: NamedDependency[PostListing],
         page_request: NamedDependency[PageRequest],
         author_id: Annotated[UUID | None, QueryParameter(description="only this author's posts")] = None,
         q: Annotated[
@@ -72,7 +69,7 @@ class PostController(Controller):
         order: Annotated[PostOrder, QueryParameter(description="sort order")] = "-published_at",
     ) -> Page[PostListItem]:
         """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
-        return posts_service.list_published(page_request, order, author_id, q).map(to_list_item)
+        return post_listing.published(page_request, order, author_id, q)
 
     @get(
         "/{post_id:str}",
@@ -154,12 +151,12 @@ class UserPostsController(Controller):
     def list_my_posts(
         self,
         caller: NamedDependency[AuthenticatedUser],
-        posts_service: NamedDependency[PostService],
+        post_listing: NamedDependency[PostListing],
         page_request: NamedDependency[PageRequest],
         is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
     ) -> Page[PostListItem]:
         """The caller's own posts, drafts included, newest first."""
-        return posts_service.list_by_author(page_request, caller.id, is_published).map(to_list_item)
+        return post_listing.by_author(page_request, caller.id, is_published)
 
     @get(
         "/{user_id:str}/posts",
@@ -172,10 +169,10 @@ class UserPostsController(Controller):
     def list_user_posts(
         self,
         user_id: FromPath[UUID],
-        posts_service: NamedDependency[PostService],
+        post_listing: NamedDependency[PostListing],
         users_service: NamedDependency[UserService],
         page_request: NamedDependency[PageRequest],
     ) -> Page[PostListItem]:
         """A user's published posts, newest first; 404 if there is no such user."""
         users_service.get(user_id)
-        return posts_service.list_published(page_request, "-published_at", author_id=user_id).map(to_list_item)
+        return post_listing.published(page_request, "-published_at", author_id=user_id)
