@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import provide_optional_caller
 from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
-from app.core.pagination import Page, PageRequest, provide_page_request
+from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
 from app.posts.deps import provide_posts_service
 from app.posts.listing import PostListing
@@ -31,7 +31,6 @@ GET_POST_ROUTE = "posts:get"
 
 POST_DEPENDENCIES = {
     "posts_service": Provide(provide_posts_service, sync_to_thread=False),
-    "page_request": Provide(provide_page_request, sync_to_thread=False),
 }
 
 
@@ -55,7 +54,9 @@ class PostController(Controller):
     def list_posts(
         self,
         post_listing: NamedDependency[PostListing],
-        page_request: NamedDependency[PageRequest],
+        *,
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
         author_id: Annotated[UUID | None, QueryParameter(description="only this author's posts")] = None,
         q: Annotated[
             str | None,
@@ -69,7 +70,7 @@ class PostController(Controller):
         order: Annotated[PostOrder, QueryParameter(description="sort order")] = "-published_at",
     ) -> Page[PostListItem]:
         """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
-        return post_listing.published(page_request, order, author_id, q)
+        return post_listing.published(PageRequest(page=page, size=size), order, author_id, q)
 
     @get(
         "/{post_id:str}",
@@ -152,11 +153,12 @@ class UserPostsController(Controller):
         self,
         caller: NamedDependency[AuthenticatedUser],
         post_listing: NamedDependency[PostListing],
-        page_request: NamedDependency[PageRequest],
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
         is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
     ) -> Page[PostListItem]:
         """The caller's own posts, drafts included, newest first."""
-        return post_listing.by_author(page_request, caller.id, is_published)
+        return post_listing.by_author(PageRequest(page=page, size=size), caller.id, is_published)
 
     @get(
         "/{user_id:str}/posts",
@@ -171,8 +173,9 @@ class UserPostsController(Controller):
         user_id: FromPath[UUID],
         post_listing: NamedDependency[PostListing],
         users_service: NamedDependency[UserService],
-        page_request: NamedDependency[PageRequest],
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Page[PostListItem]:
         """A user's published posts, newest first; 404 if there is no such user."""
         users_service.get(user_id)
-        return post_listing.published(page_request, "-published_at", author_id=user_id)
+        return post_listing.published(PageRequest(page=page, size=size), "-published_at", author_id=user_id)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.core.openapi import BODY_ERRORS, errors
-from app.core.pagination import Page, PageRequest, provide_page_request
+from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service, provide_users_service
 from app.users.guards import requires_self_or_superuser, requires_superuser
@@ -46,7 +46,6 @@ class UserController(Controller):
     dependencies = {
         "users_service": Provide(provide_users_service, sync_to_thread=False),
         "profiles_service": Provide(provide_profiles_service, sync_to_thread=False),
-        "page_request": Provide(provide_page_request, sync_to_thread=False),
     }
 
     # No thread: the account was read by authentication, so nothing here blocks.
@@ -107,13 +106,14 @@ class UserController(Controller):
     def list_users(
         self,
         users_service: NamedDependency[UserService],
-        page_request: NamedDependency[PageRequest],
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
         q: Annotated[
             str | None, QueryParameter(max_length=100, pattern=NO_NUL, description="matches email or names")
         ] = None,
     ) -> Page[UserResponse]:
         """All accounts, newest first (superusers only)."""
-        return users_service.list_page(page_request, q).map(to_user_response)
+        return users_service.list_page(PageRequest(page=page, size=size), q).map(to_user_response)
 
     @post(
         "/",
