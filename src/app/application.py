@@ -19,7 +19,7 @@ from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
 from app.auth.deps import provide_caller, provide_current_user
 from app.auth.middleware import BearerAuthenticator, build_jwt_auth
-from app.core.database import build_sqlalchemy_config
+from app.core.database import build_read_engine, build_sqlalchemy_config
 from app.core.edge import edge_middleware
 from app.core.errors import exception_handlers
 from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
@@ -40,7 +40,6 @@ from app.posts.listing import PostListing
 from app.system.controller import HealthController
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
-from app.users.identity import autocommit_engine
 from app.users.service import UserService
 
 if TYPE_CHECKING:
@@ -88,8 +87,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     db_config = build_sqlalchemy_config(settings)
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    # Reads that need no transaction (the bearer's account, listings) share the pool in autocommit.
-    read_engine = autocommit_engine(db_config.get_engine())
+    read_engine = build_read_engine(settings, db_config.get_engine())
     bearer_authenticator = BearerAuthenticator(settings, read_engine)
     post_listing = PostListing(read_engine, settings.posts_count_estimate_threshold)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
@@ -127,6 +125,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             _size_thread_pool(settings.web_threads),
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
+        on_shutdown=[read_engine.dispose],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

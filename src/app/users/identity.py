@@ -18,9 +18,9 @@ from app.users.schemas import ProfileResponse, UserResponse
 if TYPE_CHECKING:
     import uuid
 
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection
 
-__all__ = ("Actor", "AuthenticatedUser", "autocommit_engine", "read_active_account")
+__all__ = ("Actor", "AuthenticatedUser", "read_active_account")
 
 AuthenticatedUser = UserResponse
 """What authentication attaches to the request: the caller's account as of this request."""
@@ -54,11 +54,6 @@ _ACCOUNT_BY_ID = (
     .outerjoin(Profile, Profile.user_id == User.id)
     .where(User.id == bindparam("user_id"))
 )
-
-
-def autocommit_engine(engine: Engine) -> Engine:
-    """The same pool, with connections in autocommit: a lone read needs no BEGIN and no ROLLBACK round trips."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def read_active_account(connection: Connection, user_id: uuid.UUID) -> AuthenticatedUser | None:
