@@ -52,7 +52,7 @@ class JsonLineFormatter(logging.Formatter):
 
 
 class BackgroundLogHandler(QueueHandler):
-    """Queues records for a thread that formats them and writes them to ``stream`` (default: standard error).
+    """Queues records for a thread that formats them and writes them to ``stream`` (default: standard output).
 
     Unlike the standard ``QueueHandler`` it does not format in the caller: the records stay in this process, so
     nothing needs to be made picklable first. Filters still run in the caller, where the request id is known.
@@ -60,7 +60,7 @@ class BackgroundLogHandler(QueueHandler):
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         super().__init__(queue.SimpleQueue())
-        writer = logging.StreamHandler(stream or sys.stderr)
+        writer = logging.StreamHandler(stream or sys.stdout)
         writer.setFormatter(JsonLineFormatter())
         self.listener = QueueListener(self.queue, writer)
         self.listener.start()
