@@ -25,6 +25,9 @@ __all__ = ("UNMATCHED_ROUTE", "edge_middleware")
 UNMATCHED_ROUTE = "<unmatched>"
 # Scraping is not traffic: counting it would make the metrics move on their own.
 UNMEASURED_ROUTES = frozenset({"/metrics"})
+# Liveness probes arrive every few seconds from every router and orchestrator, and would drown the access log;
+# they are still counted in the metrics.
+UNLOGGED_ROUTES = frozenset({"/health"})
 access_logger = logging.getLogger("inkwell.access")
 
 
@@ -62,18 +65,19 @@ def edge_middleware(app: ASGIApp, *, headers: dict[str, str], metrics: HttpMetri
             route = scope.get("path_template", UNMATCHED_ROUTE)
             if route not in UNMEASURED_ROUTES:
                 metrics.observe(method, route, status_code, seconds)
-            access_logger.info(
-                "%s %s %s",
-                method,
-                route,
-                status_code,
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status_code,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+            if route not in UNLOGGED_ROUTES:
+                access_logger.info(
+                    "%s %s %s",
+                    method,
+                    route,
+                    status_code,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status_code,
+                        "duration_ms": round(seconds * 1000, 2),
+                    },
+                )
             unbind_request_id(token)
 
     return middleware
