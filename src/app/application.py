@@ -77,6 +77,11 @@ def _size_thread_pool(web_threads: int) -> Callable[[], Awaitable[None]]:
     return size_thread_pool
 
 
+def _flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = None) -> Litestar:
     """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly.
 
@@ -125,7 +130,8 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             _size_thread_pool(settings.web_threads),
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
-        on_shutdown=[read_engine.dispose],
+        # Last: the log lines of the shutdown itself are written too.
+        on_shutdown=[read_engine.dispose, _flush_logs],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

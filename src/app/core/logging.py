@@ -68,12 +68,18 @@ class BackgroundLogHandler(logging.Handler):
         self._records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         self._formatter = JsonLineFormatter()
         self._stopping = threading.Event()
+        self._writing = threading.Lock()
         self._writer = threading.Thread(target=self._write_until_closed, name="inkwell-log-writer", daemon=True)
         self._writer.start()
         atexit.register(self.close)
 
     def emit(self, record: logging.LogRecord) -> None:
         self._records.put(record)
+
+    def flush(self) -> None:
+        """Write what is queued now, from the calling thread (at shutdown: a worker process may exit without
+        running ``atexit``)."""
+        self._write_queued()
 
     def close(self) -> None:
         """Write what is queued and stop the thread (at exit, or when logging is configured again)."""
@@ -88,6 +94,10 @@ class BackgroundLogHandler(logging.Handler):
         self._write_queued()
 
     def _write_queued(self) -> None:
+        with self._writing:
+            self._write_lines()
+
+    def _write_lines(self) -> None:
         lines = []
         while True:
             try:
