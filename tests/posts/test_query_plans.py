@@ -5,31 +5,15 @@ This guards the predicate spelling: ``is_published IS true`` for instance defeat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from tests.factories import API, Accounts, Posts
-
-
-@contextmanager
-def captured_selects(engine: type[Engine] = Engine) -> Iterator[list[tuple[str, Any]]]:
-    captured: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM post" in statement:
-            captured.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield captured
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.sql import executed_statements
 
 
 def _plan(engine: Engine, statement: str, parameters: Any) -> str:
@@ -55,8 +39,14 @@ def test_feed_queries_use_their_partial_index(
     client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine, params: dict[str, str], index: str
 ) -> None:
     posts.create(accounts.user())
-    with captured_selects() as selects:
+    with executed_statements() as executed:
         assert client.get(f"{API}/posts", params=params).status_code == 200
-    page_query = next(statement for statement in selects if "count(" not in statement[0].lower())
+    page_query = next(
+        (statement, parameters)
+        for statement, parameters in executed
+        if statement.lstrip().upper().startswith("SELECT")
+        and "FROM post" in statement
+        and "count(" not in statement.lower()
+    )
     plan = _plan(migrated, *page_query)
     assert index in plan, plan
