@@ -391,8 +391,10 @@ class Bench:
         self.post_paths = tuple(f"{API}/posts/{i}" for i in self.db.sample_published_ids(POST_SAMPLE))
         self.middle_page = self.db.page_of_middle(PAGE_SIZE)
 
-        wanted = [App(f"floor {e}", FLOORS[e], e, is_floor=True) for e in options.entries]
-        wanted += [App(f"inkwell {e}", ENTRIES[e], e) for e in options.entries]
+        # A WSGI server's threads are its concurrency: both WSGI servers get as many as the app's pools are sized for.
+        threads = {"wsgi": ("--blocking-threads", str(self.settings.web_threads))}
+        wanted = [App(f"floor {e}", FLOORS[e], e, threads.get(e, ()), is_floor=True) for e in options.entries]
+        wanted += [App(f"inkwell {e}", ENTRIES[e], e, threads.get(e, ())) for e in options.entries]
         apps, skipped = find_importable(wanted, self.env, self.workdir)
         self.notes += skipped
         for line in skipped:

@@ -31,11 +31,12 @@ class ServerError(RuntimeError):
 
 @dataclass(frozen=True)
 class App:
-    """What granian serves: ``label`` in the table, ``target`` for granian, its ``interface``."""
+    """What granian serves: ``label`` in the table, ``target`` for granian, its ``interface``, further options."""
 
     label: str
     target: str
     interface: str
+    options: tuple[str, ...] = ()
     is_floor: bool = False
 
     @property
@@ -142,6 +143,7 @@ class Server:
             str(self.port),
             "--workers",
             str(workers),
+            *app.options,
             app.target,
         ]
         if core is not None:

@@ -1,4 +1,4 @@
-"""The WSGI entry (a2wsgi, lifespan handled) answers exactly like the ASGI entry, over real HTTP."""
+"""The WSGI entry answers exactly like the ASGI entry, over real HTTP."""
 
 from __future__ import annotations
 
