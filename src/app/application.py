@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
-from app.auth.deps import provide_caller, provide_current_user
+from app.auth.deps import auth_service_provider, provide_caller, provide_current_user
 from app.auth.middleware import BearerAuthenticator, build_jwt_auth
 from app.core.database import build_read_engine, build_sqlalchemy_config
 from app.core.edge import edge_middleware
@@ -36,10 +36,12 @@ from app.ops.controller import MetricsController, OpsController
 from app.ops.metrics import OpsMetrics
 from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
+from app.posts.deps import posts_service_provider
 from app.posts.listing import PostListing
 from app.system.controller import HealthController
 from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
+from app.users.deps import users_service_provider
 from app.users.service import UserService
 
 if TYPE_CHECKING:
@@ -108,9 +110,6 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         route_handlers=[HealthController, MetricsController, api_v1],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "passwords": Provide(lambda: passwords, use_cache=True, sync_to_thread=False),
-            "access_tokens": Provide(lambda: access_tokens, use_cache=True, sync_to_thread=False),
-            "task_queue": Provide(lambda: task_queue, use_cache=True, sync_to_thread=False),
             "broker_probe": Provide(lambda: broker_probe, use_cache=True, sync_to_thread=False),
             "ops_metrics": Provide(lambda: ops_metrics, use_cache=True, sync_to_thread=False),
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
@@ -118,6 +117,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "caller": Provide(provide_caller, sync_to_thread=False),
             "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=True),
+            "users_service": users_service_provider(passwords, settings, task_queue),
+            "auth_service": auth_service_provider(access_tokens, settings),
+            "posts_service": posts_service_provider(settings),
         },
         plugins=[
             SQLAlchemyPlugin(config=db_config),

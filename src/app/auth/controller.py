@@ -7,14 +7,13 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from app.auth.deps import provide_auth_service
 from app.auth.schemas import (
     Accepted,
     ForgotPasswordRequest,
@@ -31,7 +30,6 @@ from app.core.rate_limit import RateLimiter, rate_limited
 from app.core.security import minimum_duration
 from app.core.settings import Settings
 from app.users.controller import to_user_response
-from app.users.deps import provide_users_service
 from app.users.models import User
 from app.users.schemas import UserRegistration, UserResponse
 from app.users.service import UserService, normalise_email
@@ -75,10 +73,6 @@ def parse_login_form(body: bytes, media_type: str) -> LoginForm:
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
-    dependencies = {
-        "users_service": Provide(provide_users_service, sync_to_thread=False),
-        "auth_service": Provide(provide_auth_service, sync_to_thread=False),
-    }
 
     @post(
         "/register",

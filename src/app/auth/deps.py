@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.concurrency import sync_to_thread
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.orm import Session
 
@@ -19,15 +19,17 @@ from app.users.identity import AuthenticatedUser
 from app.users.models import User
 from app.users.service import UserService, find_active_user
 
-__all__ = ("provide_auth_service", "provide_caller", "provide_current_user", "provide_optional_caller")
+__all__ = ("auth_service_provider", "provide_caller", "provide_current_user", "provide_optional_caller")
 
 
-def provide_auth_service(
-    users_service: NamedDependency[UserService],
-    access_tokens: NamedDependency[AccessTokenIssuer],
-    settings: NamedDependency[Settings],
-) -> AuthService:
-    return AuthService(users_service, access_tokens, timedelta(days=settings.refresh_token_expire_days))
+def auth_service_provider(access_tokens: AccessTokenIssuer, settings: Settings) -> Provide:
+    """The request's ``AuthService`` on top of its ``UserService``, its one dependency."""
+    refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
+
+    def provide_auth_service(users_service: NamedDependency[UserService]) -> AuthService:
+        return AuthService(users_service, access_tokens, refresh_lifetime)
+
+    return Provide(provide_auth_service, sync_to_thread=False)
 
 
 def provide_caller(request: Request[AuthenticatedUser, Any, Any]) -> AuthenticatedUser:

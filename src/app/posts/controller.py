@@ -16,22 +16,16 @@ from app.auth.deps import provide_optional_caller
 from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
-from app.posts.deps import provide_posts_service
 from app.posts.listing import PostListing
 from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
-from app.users.deps import provide_users_service
 from app.users.identity import AuthenticatedUser
 from app.users.service import UserService
 
 __all__ = ("PostController", "UserPostsController")
 
 GET_POST_ROUTE = "posts:get"
-
-POST_DEPENDENCIES = {
-    "posts_service": Provide(provide_posts_service, sync_to_thread=False),
-}
 
 
 def to_post_response(post: Post) -> PostResponse:
@@ -41,7 +35,7 @@ def to_post_response(post: Post) -> PostResponse:
 class PostController(Controller):
     path = "/posts"
     tags = ["posts"]
-    dependencies = {**POST_DEPENDENCIES, "viewer": Provide(provide_optional_caller)}
+    dependencies = {"viewer": Provide(provide_optional_caller)}
 
     @get(
         "/",
@@ -146,7 +140,6 @@ class PostController(Controller):
 class UserPostsController(Controller):
     path = "/users"
     tags = ["posts"]
-    dependencies = {**POST_DEPENDENCIES, "users_service": Provide(provide_users_service, sync_to_thread=False)}
 
     @get("/me/posts", operation_id="listMyPosts", responses=errors(401, 422, 503), sync_to_thread=True)
     def list_my_posts(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.orm import Session
 
 from app.core.settings import Settings
 from app.posts.service import PostService
 
-__all__ = ("provide_posts_service",)
+__all__ = ("posts_service_provider",)
 
 
-def provide_posts_service(db_session: NamedDependency[Session], settings: NamedDependency[Settings]) -> PostService:
-    return PostService(session=db_session, count_estimate_threshold=settings.posts_count_estimate_threshold)
+def posts_service_provider(settings: Settings) -> Provide:
+    """The request's ``PostService``; like every service provider, its one dependency is the session."""
+
+    def provide_posts_service(db_session: NamedDependency[Session]) -> PostService:
+        return PostService(session=db_session, count_estimate_threshold=settings.posts_count_estimate_threshold)
+
+    return Provide(provide_posts_service, sync_to_thread=False)

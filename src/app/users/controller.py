@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from app.core.openapi import BODY_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
-from app.users.deps import provide_profiles_service, provide_users_service
+from app.users.deps import provide_profiles_service
 from app.users.guards import requires_self_or_superuser, requires_superuser
 from app.users.identity import AuthenticatedUser
 from app.users.models import Profile, User
@@ -43,10 +43,7 @@ def to_profile_response(profile: Profile) -> ProfileResponse:
 class UserController(Controller):
     path = "/users"
     tags = ["users"]
-    dependencies = {
-        "users_service": Provide(provide_users_service, sync_to_thread=False),
-        "profiles_service": Provide(provide_profiles_service, sync_to_thread=False),
-    }
+    dependencies = {"profiles_service": Provide(provide_profiles_service, sync_to_thread=False)}
 
     # No thread: the account was read by authentication, so nothing here blocks.
     @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=False)
