@@ -16,6 +16,7 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+from litestar.concurrency import sync_to_thread
 
 from app.core.errors import ServiceError
 from app.core.redis import redis_options
@@ -55,6 +56,11 @@ class RateLimiter:
             storage = storage_from_string(settings.redis_url, wrap_exceptions=True, **redis_options(settings, 0.25))
             self._shared = SlidingWindowCounterRateLimiter(storage)
 
+    @property
+    def blocks(self) -> bool:
+        """Whether a hit waits on the network (Redis); a limiter in memory, or switched off, answers at once."""
+        return self.enabled and self._shared is not None
+
     def hit(self, name: str, identifier: str) -> None:
         """Count one request against limit ``name`` for ``identifier``.
 
@@ -89,10 +95,17 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops
 
 
 def rate_limited(name: str) -> Guard:
-    """A guard counting each request against limit ``name`` per client IP."""
+    """A guard counting each request against limit ``name`` per client IP.
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    A coroutine: Litestar runs a sync guard in a worker thread, which only a limiter that talks to Redis needs.
+    """
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         limiter: RateLimiter = connection.app.state[STATE_KEY]
-        limiter.hit(name, client_ip(connection, limiter.trusted_proxy_hops))
+        identifier = client_ip(connection, limiter.trusted_proxy_hops)
+        if limiter.blocks:
+            await sync_to_thread(limiter.hit, name, identifier)
+        else:
+            limiter.hit(name, identifier)
 
     return guard
