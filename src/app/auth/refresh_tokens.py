@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 
 from app.auth.models import RefreshToken
 from app.core.errors import AuthenticationFailedError
@@ -39,8 +39,10 @@ class RefreshTokenService(SQLAlchemySyncRepositoryService[RefreshToken]):
     def issue(self, user_id: uuid.UUID, lifetime: timedelta, family_id: uuid.UUID | None = None) -> str:
         raw_token = generate_opaque_token()
         now = datetime.now(UTC)
-        self.repository.add(
-            RefreshToken(
+        # A Core INSERT: nothing reads the new row back, and the unit of work's bookkeeping around one added
+        # object cost a tenth of a login's CPU besides the password check.
+        self.repository.session.execute(
+            insert(RefreshToken).values(
                 user_id=user_id,
                 family_id=family_id or uuid.uuid4(),
                 token_hash=hash_opaque_token(raw_token),

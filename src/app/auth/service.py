@@ -42,10 +42,10 @@ class AuthService:
 
     def login(self, email: str, password: str) -> TokenPair:
         """Raises AuthenticationFailedError with one message for every kind of refusal."""
-        user = self.users.authenticate(email, password)
-        refresh_token = self.refresh_tokens.issue(user.id, self.refresh_lifetime)
+        user_id = self.users.authenticate(email, password)
+        refresh_token = self.refresh_tokens.issue(user_id, self.refresh_lifetime)
         self.users.commit()
-        return self._pair(user.id, refresh_token)
+        return self._pair(user_id, refresh_token)
 
     def refresh(self, raw_token: str) -> TokenPair:
         """Spend the presented token for a new pair; reuse of a spent token revokes its family (committed)."""
