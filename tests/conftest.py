@@ -127,7 +127,7 @@ def database_url(
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_client: redis.Redis[bytes]) -> str:
+def redis_url(redis_client: redis.Redis) -> str:
     """The tests' real Redis logical database (``TEST_REDIS_URL``), reachable or the test fails/skips."""
     return REDIS_URL
 
@@ -202,7 +202,7 @@ def posts(client: TestClient[Litestar]) -> Posts:
 
 
 @pytest.fixture(scope="session")
-def redis_client() -> Iterator[redis.Redis[bytes]]:
+def redis_client() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
@@ -234,7 +234,7 @@ def _running_worker(settings: Settings) -> Iterator[Celery]:
 
 @pytest.fixture
 def run_worker(
-    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis[bytes], migrated: Engine
+    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis, migrated: Engine
 ) -> Callable[..., AbstractContextManager[Celery]]:
     """Start a real worker (in a thread) on the test database, Redis and SMTP server; ``overrides`` are settings."""
 

@@ -48,7 +48,7 @@ def heroku_database_url(worker_id_suffix: str) -> str:
 
 @pytest.fixture
 def platform(
-    heroku_database_url: str, redis_client: redis.Redis[bytes], smtp_server: SMTPServer, tmp_path: Path
+    heroku_database_url: str, redis_client: redis.Redis, smtp_server: SMTPServer, tmp_path: Path
 ) -> dict[str, str]:
     redis_client.flushdb()
     metrics_dir = tmp_path / "prometheus"

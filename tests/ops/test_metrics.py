@@ -22,7 +22,7 @@ def _sample(text: str, name: str, labels: str = "") -> float | None:
 
 
 def test_queue_depth_and_outbox_backlog_are_gauges(
-    client: TestClient[Litestar], accounts: Accounts, redis_client: redis.Redis[bytes]
+    client: TestClient[Litestar], accounts: Accounts, redis_client: redis.Redis
 ) -> None:
     redis_client.flushdb()
     accounts.register()  # two emails, published, and no worker to take them

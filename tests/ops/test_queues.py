@@ -25,7 +25,7 @@ QUEUES = f"{API}/ops/queues"
 
 
 @pytest.fixture
-def empty_broker(redis_client: redis.Redis[bytes]) -> redis.Redis[bytes]:
+def empty_broker(redis_client: redis.Redis) -> redis.Redis:
     redis_client.flushdb()
     return redis_client
 
@@ -37,7 +37,7 @@ def test_only_superusers_see_the_queues(client: TestClient[Litestar], accounts: 
 
 
 def test_published_emails_wait_in_the_queue_while_no_worker_runs(
-    client: TestClient[Litestar], accounts: Accounts, empty_broker: redis.Redis[bytes]
+    client: TestClient[Litestar], accounts: Accounts, empty_broker: redis.Redis
 ) -> None:
     admin = accounts.superuser()
     accounts.register()
@@ -83,7 +83,7 @@ def test_the_last_token_cleanup_is_reported(
 
 @pytest.fixture
 def relayed_redis_client(
-    database_url: str, migrated: Engine, empty_broker: redis.Redis[bytes]
+    database_url: str, migrated: Engine, empty_broker: redis.Redis
 ) -> Iterator[tuple[TestClient[Litestar], TcpRelay]]:
     """An app whose Redis (broker and rate limits) sits behind a relay the test can cut."""
     host, port = (

@@ -29,7 +29,7 @@ def test_emails_written_while_the_broker_was_down_are_sent_by_beats_relay(
     settings: Settings,
     migrated: Engine,
     smtp_server: SMTPServer,
-    redis_client: redis.Redis[bytes],
+    redis_client: redis.Redis,
     tmp_path: Path,
 ) -> None:
     redis_client.flushdb()

@@ -43,7 +43,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def start_worker(
-    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis[bytes], tmp_path: Path
+    settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[StartWorker]:
     redis_client.flushdb()
     started: list[ProcfileProcess] = []

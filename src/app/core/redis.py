@@ -50,7 +50,7 @@ def redis_options(settings: Settings, timeout: float) -> dict[str, Any]:
     }
 
 
-def redis_client(settings: Settings, timeout: float) -> redis.Redis[bytes]:
+def redis_client(settings: Settings, timeout: float) -> redis.Redis:
     """A client on ``REDIS_URL`` with :func:`redis_options`.
 
     Raises:
