@@ -19,7 +19,7 @@ from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
 from app.auth.deps import auth_service_provider, provide_caller, provide_current_user
 from app.auth.middleware import BearerAuthenticator, build_jwt_auth
-from app.core.database import build_read_engine, build_sqlalchemy_config
+from app.core.database import build_autocommit_engine, build_sqlalchemy_config
 from app.core.edge import edge_middleware
 from app.core.errors import exception_handlers
 from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
@@ -94,9 +94,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     db_config = build_sqlalchemy_config(settings)
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    read_engine = build_read_engine(settings, db_config.get_engine())
-    bearer_authenticator = BearerAuthenticator(settings, read_engine)
-    post_listing = PostListing(read_engine, settings.posts_count_estimate_threshold)
+    autocommit_engine = build_autocommit_engine(settings, db_config.get_engine())
+    bearer_authenticator = BearerAuthenticator(settings, autocommit_engine)
+    post_listing = PostListing(autocommit_engine, settings.posts_count_estimate_threshold)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=True),
             "users_service": users_service_provider(passwords, settings, task_queue),
-            "auth_service": auth_service_provider(access_tokens, settings),
+            "auth_service": auth_service_provider(access_tokens, settings, autocommit_engine),
             "posts_service": posts_service_provider(settings),
         },
         plugins=[
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         # Last: the log lines of the shutdown itself are written too.
-        on_shutdown=[read_engine.dispose, _flush_logs],
+        on_shutdown=[autocommit_engine.dispose, _flush_logs],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

@@ -24,7 +24,8 @@ PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 class BearerAuthenticator:
     """Turns a verified access token into the active account it speaks for.
 
-    ``engine`` should be the read engine (:func:`app.core.database.build_read_engine`): the lookup is one read.
+    ``engine`` should be the autocommit engine (:func:`app.core.database.build_autocommit_engine`): the lookup is
+    one read.
     """
 
     def __init__(self, settings: Settings, engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
@@ -13,7 +14,11 @@ from app.auth.models import RefreshToken
 from app.core.errors import AuthenticationFailedError
 from app.core.security import generate_opaque_token, hash_opaque_token
 
-__all__ = ("RefreshTokenService", "RotatedToken")
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+__all__ = ("RefreshTokenService", "RotatedToken", "insert_refresh_token")
 
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"  # noqa: S105  (a message)
 
@@ -28,6 +33,28 @@ class RotatedToken:
         self.raw_token = raw_token
 
 
+def insert_refresh_token(
+    executor: Session | Connection, user_id: uuid.UUID, lifetime: timedelta, family_id: uuid.UUID | None = None
+) -> str:
+    """Store a new token (only its digest) in a new family or in ``family_id``; returns the raw token.
+
+    A Core INSERT: nothing reads the row back, and the unit of work's bookkeeping around one added object cost a
+    tenth of a login's CPU besides the password check.
+    """
+    raw_token = generate_opaque_token()
+    now = datetime.now(UTC)
+    executor.execute(
+        insert(RefreshToken).values(
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=hash_opaque_token(raw_token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return raw_token
+
+
 class RefreshTokenService(SQLAlchemySyncRepositoryService[RefreshToken]):
     """Issues, rotates and revokes refresh tokens; it never commits, its callers own the transaction."""
 
@@ -37,20 +64,7 @@ class RefreshTokenService(SQLAlchemySyncRepositoryService[RefreshToken]):
     repository_type = Repo
 
     def issue(self, user_id: uuid.UUID, lifetime: timedelta, family_id: uuid.UUID | None = None) -> str:
-        raw_token = generate_opaque_token()
-        now = datetime.now(UTC)
-        # A Core INSERT: nothing reads the new row back, and the unit of work's bookkeeping around one added
-        # object cost a tenth of a login's CPU besides the password check.
-        self.repository.session.execute(
-            insert(RefreshToken).values(
-                user_id=user_id,
-                family_id=family_id or uuid.uuid4(),
-                token_hash=hash_opaque_token(raw_token),
-                created_at=now,
-                expires_at=now + lifetime,
-            )
-        )
-        return raw_token
+        return insert_refresh_token(self.repository.session, user_id, lifetime, family_id)
 
     def rotate(self, raw_token: str, lifetime: timedelta) -> RotatedToken:
         """Spend ``raw_token`` and issue its successor; a token presented twice revokes its whole family.

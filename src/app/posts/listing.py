@@ -106,7 +106,7 @@ def _list_item(row: Row[tuple[object, ...]]) -> PostListItem:
 
 
 class PostListing:
-    """Pages of posts. ``engine`` should be the read engine (:func:`app.core.database.build_read_engine`).
+    """Pages of posts. ``engine`` should be the autocommit engine (:func:`app.core.database.build_autocommit_engine`).
 
     Above ``count_estimate_threshold`` published posts the unfiltered feed's total is PostgreSQL's estimate: an
     exact count reads every published row's index entry on every request.

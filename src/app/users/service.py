@@ -10,12 +10,11 @@ import msgspec
 from advanced_alchemy.filters import OrderBy, SearchFilter
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import select
 
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import OneTimeTokenService
 from app.auth.refresh_tokens import RefreshTokenService
-from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError, ForbiddenError
+from app.core.errors import BadRequestError, ConflictError, ForbiddenError
 from app.emails.models import EmailKind
 from app.emails.service import OutboxService
 from app.users.models import User
@@ -158,30 +157,6 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
 
     def get_active(self, user_id: uuid.UUID) -> User | None:
         return find_active_user(self.repository.session, user_id)
-
-    def authenticate(self, email: str, password: str) -> uuid.UUID:
-        """Check credentials and return the account's id; every refusal looks the same and costs one argon2 check.
-
-        Reads the three columns a login needs rather than the account with its profile: logins are frequent.
-
-        Raises:
-            AuthenticationFailedError: unknown email, wrong password or inactive account.
-        """
-        credentials = self.repository.session.execute(
-            select(User.id, User.hashed_password, User.is_active).where(User.email == normalise_email(email))
-        ).one_or_none()
-        if credentials is None:
-            self.passwords.burn_verify(password)
-            raise AuthenticationFailedError(INVALID_CREDENTIALS)
-        user_id: uuid.UUID = credentials.id
-        hashed_password: str = credentials.hashed_password
-        is_active: bool = credentials.is_active
-        if not self.passwords.verify(hashed_password, password) or not is_active:
-            raise AuthenticationFailedError(INVALID_CREDENTIALS)
-        if self.passwords.needs_rehash(hashed_password):
-            self.get(user_id).hashed_password = self.passwords.hash(password)
-            self.repository.session.flush()
-        return user_id
 
     def update_account(self, user: User, changes: UserUpdate | UserAdminUpdate, *, actor: Actor) -> User:
         """Apply a partial update made by ``actor`` (the account's owner or a superuser).
