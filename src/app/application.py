@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from advanced_alchemy.exceptions import DuplicateKeyError
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.controller import AuthController
 from app.auth.deps import auth_service_provider, provide_caller, provide_current_user
+from app.auth.login import LoginService
 from app.auth.middleware import BearerAuthenticator, build_jwt_auth
 from app.core.database import build_autocommit_engine, build_sqlalchemy_config
 from app.core.edge import edge_middleware
@@ -97,6 +99,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     autocommit_engine = build_autocommit_engine(settings, db_config.get_engine())
     bearer_authenticator = BearerAuthenticator(settings, autocommit_engine)
     post_listing = PostListing(autocommit_engine, settings.posts_count_estimate_threshold)
+    login_service = LoginService(
+        passwords, access_tokens, timedelta(days=settings.refresh_token_expire_days), autocommit_engine
+    )
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
@@ -118,7 +123,8 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=True),
             "users_service": users_service_provider(passwords, settings, task_queue),
-            "auth_service": auth_service_provider(access_tokens, settings, autocommit_engine),
+            "auth_service": auth_service_provider(access_tokens, settings),
+            "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
             "posts_service": posts_service_provider(settings),
         },
         plugins=[

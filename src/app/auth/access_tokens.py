@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import jwt
 from litestar.security.jwt import Token
 
+from app.auth.schemas import TokenPair
+
 if TYPE_CHECKING:
     from app.core.settings import Settings
 
@@ -49,6 +51,8 @@ class AccessTokenIssuer:
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    @property
-    def expires_in_seconds(self) -> int:
-        return self.lifetime_seconds
+    def pair(self, user_id: uuid.UUID, refresh_token: str) -> TokenPair:
+        """A new access token for ``user_id`` beside ``refresh_token``, as the token endpoints answer."""
+        return TokenPair(
+            access_token=self.issue(user_id), refresh_token=refresh_token, expires_in=self.lifetime_seconds
+        )

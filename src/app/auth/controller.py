@@ -14,6 +14,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from app.auth.login import LoginService
 from app.auth.schemas import (
     Accepted,
     ForgotPasswordRequest,
@@ -100,13 +101,13 @@ class AuthController(Controller):
         operation_class=with_request_body(LOGIN_REQUEST_BODY),
     )
     def login(
-        self, request: Request[Any, Any, Any], body: RawBody, auth_service: NamedDependency[AuthService]
+        self, request: Request[Any, Any, Any], body: RawBody, login_service: NamedDependency[LoginService]
     ) -> TokenPair:
         """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair."""
         credentials = parse_login_form(body, request.content_type[0])
         limiter: RateLimiter = request.app.state[RATE_LIMITER_KEY]
         limiter.hit("login_account", normalise_email(credentials.username))
-        return auth_service.login(credentials.username, credentials.password)
+        return login_service.login(credentials.username, credentials.password)
 
     @post(
         "/refresh",

@@ -9,7 +9,6 @@ from litestar import Request
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.auth.access_tokens import AccessTokenIssuer
@@ -23,12 +22,12 @@ from app.users.service import UserService, find_active_user
 __all__ = ("auth_service_provider", "provide_caller", "provide_current_user", "provide_optional_caller")
 
 
-def auth_service_provider(access_tokens: AccessTokenIssuer, settings: Settings, autocommit_engine: Engine) -> Provide:
+def auth_service_provider(access_tokens: AccessTokenIssuer, settings: Settings) -> Provide:
     """The request's ``AuthService`` on top of its ``UserService``, its one dependency."""
     refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
 
     def provide_auth_service(users_service: NamedDependency[UserService]) -> AuthService:
-        return AuthService(users_service, access_tokens, refresh_lifetime, autocommit_engine)
+        return AuthService(users_service, access_tokens, refresh_lifetime)
 
     return Provide(provide_auth_service, sync_to_thread=False)
 

@@ -1,4 +1,4 @@
-"""Login, refresh-token rotation, logout, email verification and password reset."""
+"""Refresh-token rotation, logout, email verification and password reset (login: ``app.auth.login``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from typing import TYPE_CHECKING
 
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
-from app.auth.refresh_tokens import RefreshTokenService, insert_refresh_token
+from app.auth.refresh_tokens import RefreshTokenService
 from app.auth.schemas import TokenPair
 from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError
-from app.users.credentials import check_credentials
 from app.users.service import normalise_email
 
 if TYPE_CHECKING:
-    import uuid
-
-    from sqlalchemy import Engine
-
     from app.auth.access_tokens import AccessTokenIssuer
     from app.users.models import User
     from app.users.service import UserService
@@ -28,38 +23,13 @@ __all__ = ("AuthService",)
 class AuthService:
     """Issues token pairs. It shares the request's session with the user service and owns each commit."""
 
-    __slots__ = ("access_tokens", "autocommit_engine", "refresh_lifetime", "refresh_tokens", "users")
+    __slots__ = ("access_tokens", "refresh_lifetime", "refresh_tokens", "users")
 
-    def __init__(
-        self,
-        users: UserService,
-        access_tokens: AccessTokenIssuer,
-        refresh_lifetime: timedelta,
-        autocommit_engine: Engine,
-    ) -> None:
+    def __init__(self, users: UserService, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta) -> None:
         self.users = users
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
-        self.autocommit_engine = autocommit_engine
         self.refresh_tokens = RefreshTokenService(session=users.repository.session)
-
-    def _pair(self, user_id: uuid.UUID, refresh_token: str) -> TokenPair:
-        return TokenPair(
-            access_token=self.access_tokens.issue(user_id),
-            refresh_token=refresh_token,
-            expires_in=self.access_tokens.expires_in_seconds,
-        )
-
-    def login(self, email: str, password: str) -> TokenPair:
-        """Raises AuthenticationFailedError with one message for every kind of refusal.
-
-        Two single statements on an autocommit connection (three when the hash is upgraded), not the session: each
-        commits by itself, and the credential read is over before the token is written.
-        """
-        with self.autocommit_engine.connect() as connection:
-            user_id = check_credentials(connection, self.users.passwords, email, password)
-            refresh_token = insert_refresh_token(connection, user_id, self.refresh_lifetime)
-        return self._pair(user_id, refresh_token)
 
     def refresh(self, raw_token: str) -> TokenPair:
         """Spend the presented token for a new pair; reuse of a spent token revokes its family (committed)."""
@@ -72,7 +42,7 @@ class AuthService:
             self.users.rollback()
             raise AuthenticationFailedError("Invalid or expired refresh token")
         self.users.commit()
-        return self._pair(rotated.user_id, rotated.raw_token)
+        return self.access_tokens.pair(rotated.user_id, rotated.raw_token)
 
     def logout(self, raw_token: str) -> None:
         """Revoke the token's family; unknown tokens are ignored so logout stays idempotent."""
