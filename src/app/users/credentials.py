@@ -6,7 +6,6 @@ it needs no BEGIN or COMMIT round trips and holds no transaction open across the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
@@ -43,9 +42,6 @@ def check_credentials(connection: Connection, passwords: PasswordHashing, email:
     if not passwords.verify(credentials.hashed_password, password) or not credentials.is_active:
         raise AuthenticationFailedError(INVALID_CREDENTIALS)
     if passwords.needs_rehash(credentials.hashed_password):
-        connection.execute(
-            update(User)
-            .where(User.id == user_id)
-            .values(hashed_password=passwords.hash(password), updated_at=datetime.now(UTC))
-        )
+        # updated_at comes from the column's onupdate, as it does for the ORM.
+        connection.execute(update(User).where(User.id == user_id).values(hashed_password=passwords.hash(password)))
     return user_id
