@@ -63,9 +63,6 @@ class RefreshTokenService(SQLAlchemySyncRepositoryService[RefreshToken]):
 
     repository_type = Repo
 
-    def issue(self, user_id: uuid.UUID, lifetime: timedelta, family_id: uuid.UUID | None = None) -> str:
-        return insert_refresh_token(self.repository.session, user_id, lifetime, family_id)
-
     def rotate(self, raw_token: str, lifetime: timedelta) -> RotatedToken:
         """Spend ``raw_token`` and issue its successor; a token presented twice revokes its whole family.
 
@@ -91,7 +88,7 @@ class RefreshTokenService(SQLAlchemySyncRepositoryService[RefreshToken]):
             self._revoke_family_if_reused(token_hash, now)
             raise AuthenticationFailedError(INVALID_REFRESH_TOKEN)
         user_id, family_id = spent
-        return RotatedToken(user_id, self.issue(user_id, lifetime, family_id))
+        return RotatedToken(user_id, insert_refresh_token(self.repository.session, user_id, lifetime, family_id))
 
     def _revoke_family_if_reused(self, token_hash: str, now: datetime) -> None:
         family_id = self.repository.session.scalar(
