@@ -99,9 +99,8 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     autocommit_engine = build_autocommit_engine(settings, db_config.get_engine())
     bearer_authenticator = BearerAuthenticator(settings, autocommit_engine)
     post_listing = PostListing(autocommit_engine, settings.posts_count_estimate_threshold)
-    login_service = LoginService(
-        passwords, access_tokens, timedelta(days=settings.refresh_token_expire_days), autocommit_engine
-    )
+    refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
+    login_service = LoginService(passwords, access_tokens, refresh_lifetime, autocommit_engine)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
@@ -123,7 +122,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=True),
             "users_service": users_service_provider(passwords, settings, task_queue),
-            "auth_service": auth_service_provider(access_tokens, settings),
+            "auth_service": auth_service_provider(access_tokens, refresh_lifetime),
             "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
             "posts_service": posts_service_provider(settings),
         },

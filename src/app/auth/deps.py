@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.middleware import BearerAuthenticator
 from app.auth.service import AuthService
-from app.core.settings import Settings
 from app.users.identity import AuthenticatedUser
 from app.users.models import User
 from app.users.service import UserService, find_active_user
@@ -22,9 +21,8 @@ from app.users.service import UserService, find_active_user
 __all__ = ("auth_service_provider", "provide_caller", "provide_current_user", "provide_optional_caller")
 
 
-def auth_service_provider(access_tokens: AccessTokenIssuer, settings: Settings) -> Provide:
+def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta) -> Provide:
     """The request's ``AuthService`` on top of its ``UserService``, its one dependency."""
-    refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
 
     def provide_auth_service(users_service: NamedDependency[UserService]) -> AuthService:
         return AuthService(users_service, access_tokens, refresh_lifetime)
