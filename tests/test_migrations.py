@@ -46,7 +46,7 @@ def test_litestar_cli_upgrades_sqlite(tmp_path: Path, repo_root: Path) -> None:
     database = tmp_path / "cli.sqlite3"
     env = {
         **os.environ,
-        "LITESTAR_APP": "app.main:app",
+        "LITESTAR_APP": "app.manage:app",
         "DATABASE_URL": f"sqlite:///{database}",
         "SECRET_KEY": "cli-test-secret-key-with-at-least-32-bytes",
     }

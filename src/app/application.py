@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from advanced_alchemy.exceptions import DuplicateKeyError
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -21,7 +20,7 @@ from app.auth.controller import AuthController
 from app.auth.deps import auth_service_provider, provide_caller, provide_current_user
 from app.auth.login import LoginService
 from app.auth.middleware import BearerAuthenticator, build_jwt_auth
-from app.core.database import build_autocommit_engine, build_sqlalchemy_config
+from app.core.database import build_autocommit_engine, build_sqlalchemy_config, request_session_provider
 from app.core.edge import edge_middleware
 from app.core.errors import exception_handlers
 from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
@@ -36,18 +35,16 @@ from app.core.task_queue import CeleryTaskQueue, TaskQueue
 from app.ops.broker import BrokerProbe
 from app.ops.controller import MetricsController, OpsController
 from app.ops.metrics import OpsMetrics
-from app.posts.cli import PostsCLIPlugin
 from app.posts.controller import PostController, UserPostsController
 from app.posts.deps import posts_service_provider
 from app.posts.listing import PostListing
 from app.system.controller import HealthController
-from app.users.cli import UsersCLIPlugin
 from app.users.controller import UserController
 from app.users.deps import users_service_provider
 from app.users.service import UserService
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+    from advanced_alchemy.config import SQLAlchemySyncConfig
 
 __all__ = ("create_app",)
 
@@ -94,16 +91,17 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     settings = settings or get_settings()
     task_queue = task_queue or CeleryTaskQueue(settings)
     db_config = build_sqlalchemy_config(settings)
+    engine = db_config.get_engine()
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    autocommit_engine = build_autocommit_engine(settings, db_config.get_engine())
+    autocommit_engine = build_autocommit_engine(settings, engine)
     bearer_authenticator = BearerAuthenticator(settings, autocommit_engine)
     post_listing = PostListing(autocommit_engine, settings.posts_count_estimate_threshold)
     refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
     login_service = LoginService(passwords, access_tokens, refresh_lifetime, autocommit_engine)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
-    ops_metrics = OpsMetrics(db_config.get_engine(), broker_probe)
+    ops_metrics = OpsMetrics(engine, broker_probe)
     http_metrics = HttpMetrics()
 
     api_v1 = Router(
@@ -114,6 +112,8 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         route_handlers=[HealthController, MetricsController, api_v1],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "db_engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
+            "db_session": request_session_provider(db_config),
             "broker_probe": Provide(lambda: broker_probe, use_cache=True, sync_to_thread=False),
             "ops_metrics": Provide(lambda: ops_metrics, use_cache=True, sync_to_thread=False),
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
@@ -126,11 +126,6 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
             "posts_service": posts_service_provider(settings),
         },
-        plugins=[
-            SQLAlchemyPlugin(config=db_config),
-            UsersCLIPlugin(db_config, passwords, settings),
-            PostsCLIPlugin(db_config, passwords),
-        ],
         state=State({RATE_LIMITER_KEY: RateLimiter(settings)}),
         on_app_init=[jwt_auth.on_app_init],
         on_startup=[
@@ -138,7 +133,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         # Last: the log lines of the shutdown itself are written too.
-        on_shutdown=[autocommit_engine.dispose, _flush_logs],
+        on_shutdown=[autocommit_engine.dispose, engine.dispose, _flush_logs],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

@@ -85,7 +85,7 @@ def _supervise(commands: list[list[str]]) -> int:
 
 @click.group()
 def main() -> None:
-    """Inkwell's own commands (the Litestar CLI, `litestar --app app.main:app`, has the rest)."""
+    """Inkwell's own commands (the Litestar CLI, `litestar --app app.manage:app`, has the rest)."""
 
 
 @main.command()

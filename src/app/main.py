@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import gc
-import sys
-
-from litestar import Litestar
 
 from app.application import create_app
-from app.core.settings import SettingsError
+from app.core.startup import build_or_exit
 
 __all__ = ("app",)
-
-
-def _create_app_or_exit() -> Litestar:
-    """Build the app; a bad setting ends the process with one line naming it, not a traceback."""
-    try:
-        return create_app()
-    except SettingsError as exc:
-        sys.stderr.write(f"inkwell: {exc}\n")
-        raise SystemExit(2) from None
 
 
 # Cyclic garbage is collected after this many new container objects rather than Python's 700: a request allocates
@@ -39,6 +27,6 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
 
 
-app = _create_app_or_exit()
+app = build_or_exit(create_app)
 # Last of the start-up hooks, in each worker process, once the app has built all it keeps.
 app.on_startup.append(freeze_startup_heap)

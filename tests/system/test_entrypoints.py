@@ -1,7 +1,10 @@
-"""The WSGI entry answers exactly like the ASGI entry, over real HTTP."""
+"""The web entries: WSGI answers exactly like ASGI over real HTTP, and neither loads the command-line stack."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -46,3 +49,23 @@ def test_wsgi_entry_matches_asgi_entry(tmp_path: Path) -> None:
             from_asgi = httpx.request(method, f"{asgi}{path}", **kwargs)  # type: ignore[arg-type]
             from_wsgi = httpx.request(method, f"{wsgi}{path}", **kwargs)  # type: ignore[arg-type]
             assert _comparable(from_asgi) == _comparable(from_wsgi), (method, path)
+
+
+# Alembic, its templates and the CLI: ~15 MiB of every web worker's memory if the web entries imported them.
+COMMAND_LINE_ONLY = ("alembic", "mako", "rich_click", "advanced_alchemy.extensions.litestar", "app.manage")
+
+
+def test_web_entries_leave_the_command_line_stack_out(tmp_path: Path) -> None:
+    env = process_environment(migrate(f"sqlite:///{tmp_path / 'imports.sqlite3'}"))
+    listing = subprocess.run(
+        [sys.executable, "-c", "import json, sys, app.wsgi; print(json.dumps(sorted(sys.modules)))"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    loaded = set(json.loads(listing.stdout))
+    assert {"app.main", "app.wsgi", "litestar", "advanced_alchemy.repository"} <= loaded
+    assert loaded.isdisjoint(COMMAND_LINE_ONLY)

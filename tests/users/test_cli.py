@@ -19,7 +19,7 @@ from tests.factories import API
 
 
 def _users_cli(settings: Settings, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = process_environment(settings, LITESTAR_APP="app.main:app")
+    env = process_environment(settings, LITESTAR_APP="app.manage:app")
     return subprocess.run(
         [sys.executable, "-m", "litestar", "users", "create", *args],
         cwd=cwd,

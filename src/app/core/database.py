@@ -1,31 +1,39 @@
-"""The SQLAlchemy engine and advanced-alchemy's sync configuration, shared by the API, the CLI and the workers."""
+"""The SQLAlchemy engines and advanced-alchemy's sync configuration, shared by the API, the CLI and the workers.
+
+Only advanced-alchemy's framework-free parts: its Litestar extension imports Alembic and the CLI at import time,
+which only ``app.manage`` needs.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
-from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
-from litestar.constants import HTTP_DISCONNECT, HTTP_RESPONSE_START
+from advanced_alchemy.config import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
+from litestar.di import Provide
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from litestar.types import Message, Scope
     from sqlalchemy import Engine
     from sqlalchemy.engine.interfaces import DBAPIConnection
-    from sqlalchemy.orm import Session
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from app.core.settings import Settings
 
-__all__ = ("build_autocommit_engine", "build_engine", "build_sqlalchemy_config", "session_closer")
+__all__ = (
+    "build_alembic_config",
+    "build_autocommit_engine",
+    "build_engine",
+    "build_session_config",
+    "build_sqlalchemy_config",
+    "request_session_provider",
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -134,44 +142,41 @@ def build_autocommit_engine(settings: Settings, engine: Engine) -> Engine:
     return _postgres_engine(settings, isolation_level="AUTOCOMMIT", pool_size=settings.web_threads, max_overflow=0)
 
 
-SESSION_ENDING_EVENTS = frozenset({HTTP_RESPONSE_START, HTTP_DISCONNECT})
+def build_session_config() -> SyncSessionConfig:
+    """Sessions whose objects stay readable after the commit that wrote them: services commit explicitly."""
+    return SyncSessionConfig(expire_on_commit=False)
 
 
-def session_closer(session_scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A hook that closes the request's session, if it has one, as the response starts.
-
-    advanced-alchemy's own hook is a plain function, which Litestar runs through a worker thread for every message
-    of every response, /health included. This one returns at once when there is nothing to close, and closes on
-    the event loop otherwise: waiting for a thread while holding a pooled connection is how a busy process starves
-    its pool. Services commit their writes themselves, so what is left to end here is at most a read transaction.
-    """
-
-    async def close_request_session(message: Message, scope: Scope) -> None:
-        if message["type"] not in SESSION_ENDING_EVENTS:
-            return
-        session: Session | None = get_aa_scope_state(scope, session_scope_key, pop=True)
-        if session is not None:
-            session.close()
-
-    return close_request_session
+def build_alembic_config() -> AlembicSyncConfig:
+    """Alembic's settings for advanced-alchemy's migration commands."""
+    return AlembicSyncConfig(
+        script_location=str(MIGRATIONS_DIR),
+        script_config=str(MIGRATIONS_DIR / "alembic.ini"),
+        version_table_name="alembic_version",
+        compare_type=True,
+        render_as_batch=True,
+    )
 
 
 def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) -> SQLAlchemySyncConfig:
-    """advanced-alchemy's config: sessions per request, Alembic through its CLI."""
-    config = SQLAlchemySyncConfig(
+    """advanced-alchemy's framework-free config: the session factory, and Alembic for the migration commands."""
+    return SQLAlchemySyncConfig(
         engine_instance=engine or build_engine(settings),
-        # Services commit explicitly inside the worker thread; the hook after the response only closes the session,
-        # so a failed commit can never hide behind a 2xx.
-        before_send_handler=None,
-        session_config=SyncSessionConfig(expire_on_commit=False),
-        alembic_config=AlembicSyncConfig(
-            script_location=str(MIGRATIONS_DIR),
-            script_config=str(MIGRATIONS_DIR / "alembic.ini"),
-            version_table_name="alembic_version",
-            compare_type=True,
-            render_as_batch=True,
-        ),
+        session_config=build_session_config(),
+        alembic_config=build_alembic_config(),
     )
-    # The key is only final once the config exists (advanced-alchemy makes it unique per process).
-    config.before_send_handler = session_closer(config.session_scope_key)
-    return config
+
+
+def request_session_provider(config: SQLAlchemySyncConfig) -> Provide:
+    """The ``db_session`` dependency: one session per request, closed once the handler's response is built.
+
+    Services commit their writes themselves, so closing ends at most a read transaction, and a failed commit is the
+    handler's exception rather than something discovered after a 2xx went out. Making a session does no I/O, so the
+    generator runs on the event loop; the handlers that query it run in threads.
+    """
+
+    def provide_db_session() -> Iterator[Session]:
+        with config.get_session() as session:
+            yield session
+
+    return Provide(provide_db_session)

@@ -18,7 +18,7 @@ from app.posts.models import Post
 from app.users.models import User
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+    from advanced_alchemy.config import SQLAlchemySyncConfig
     from sqlalchemy.orm import Session
 
     from app.core.security import PasswordHashing

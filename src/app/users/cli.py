@@ -12,7 +12,7 @@ from app.users.schemas import UserAdminCreate
 from app.users.service import UserService, normalise_email
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+    from advanced_alchemy.config import SQLAlchemySyncConfig
 
     from app.core.security import PasswordHashing
     from app.core.settings import Settings

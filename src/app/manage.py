@@ -1,0 +1,44 @@
+"""The app the Litestar CLI loads for Inkwell's commands: ``litestar --app app.manage:app database|users|posts``.
+
+It serves no routes. It carries advanced-alchemy's Litestar plugin (the ``database`` migration commands) and
+Inkwell's ``users`` and ``posts`` groups, which import Alembic, Mako, click and rich: about 15 MiB that each web
+worker (``app.main``) does without.
+"""
+
+from __future__ import annotations
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig
+from litestar import Litestar
+
+from app.core.database import build_alembic_config, build_engine, build_session_config
+from app.core.logging import build_logging_config
+from app.core.security import PasswordHashing
+from app.core.settings import Settings, get_settings
+from app.core.startup import build_or_exit
+from app.posts.cli import PostsCLIPlugin
+from app.users.cli import UsersCLIPlugin
+
+__all__ = ("app", "create_manage_app")
+
+
+def create_manage_app(settings: Settings | None = None) -> Litestar:
+    """The command-line app for ``settings`` (default: the environment)."""
+    settings = settings or get_settings()
+    db_config = SQLAlchemySyncConfig(
+        engine_instance=build_engine(settings),
+        session_config=build_session_config(),
+        alembic_config=build_alembic_config(),
+    )
+    passwords = PasswordHashing(settings)
+    return Litestar(
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            UsersCLIPlugin(db_config, passwords, settings),
+            PostsCLIPlugin(db_config, passwords),
+        ],
+        logging_config=build_logging_config(debug=settings.debug),
+        debug=settings.debug,
+    )
+
+
+app = build_or_exit(create_manage_app)
