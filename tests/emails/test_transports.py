@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.settings import Settings, SettingsError, load_settings
+from app.emails.errors import EmailRenderError
 from app.emails.models import EmailKind, EmailOutbox
 from app.emails.rendering import EmailComposer
 from app.emails.transports import (
@@ -55,6 +56,12 @@ def test_every_kind_renders_a_text_and_an_escaped_html_part(composer: EmailCompo
     if "token" in row.payload:
         path = "verify-email" if kind is EmailKind.VERIFY_EMAIL else "reset-password"
         assert f"https://app.example/{path}?token=tok/en%2B1" in text_of(message)
+
+
+def test_a_payload_missing_a_variable_is_a_render_error_not_an_empty_string(composer: EmailComposer) -> None:
+    row = EmailOutbox(id=uuid.uuid4(), kind=EmailKind.RESET_PASSWORD, recipient="ada@example.com", payload={})
+    with pytest.raises(EmailRenderError, match="is undefined"):
+        composer.compose(row)
 
 
 def test_smtp_transport_delivers_and_classifies_refusals(composer: EmailComposer, smtp_server: SMTPServer) -> None:

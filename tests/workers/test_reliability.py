@@ -125,6 +125,26 @@ def test_the_last_transient_failure_fails_the_row(
         assert (row.last_error or "").startswith("gave up after 2 attempts: ConnectionRefusedError")
 
 
+def test_a_row_that_cannot_render_fails_at_once_and_sends_nothing(
+    settings: Settings, migrated: Engine, smtp_server: SMTPServer
+) -> None:
+    with Session(migrated) as session:
+        # A verification email without its token or expiry: the template needs both.
+        row = OutboxService(session, settings).add(
+            EmailKind.VERIFY_EMAIL, "broken@example.com", user_id=None, payload={"name": "Broken"}
+        )
+        session.commit()
+        outbox_id: uuid.UUID = row.id
+    composer, transport = EmailComposer(settings), SMTPTransport(smtp_server.url, timeout=10)
+    with Session(migrated) as session:
+        outcome = OutboxService(session, settings).send(outbox_id, composer, transport)
+    assert outcome.status == "failed"
+    assert outcome.detail.startswith("could not render: UndefinedError(")
+    (stored,) = _rows(migrated, "broken@example.com")
+    assert (stored.status, stored.attempts, stored.last_error) == (EmailStatus.FAILED, 1, outcome.detail)
+    assert smtp_server.mailbox.to("broken@example.com") == []
+
+
 def test_a_send_task_run_twice_for_one_row_sends_one_email(
     client: TestClient[Litestar], migrated: Engine, smtp_server: SMTPServer, worker: Celery
 ) -> None:

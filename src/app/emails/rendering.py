@@ -8,8 +8,9 @@ from email.utils import formatdate, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 
+from app.emails.errors import EmailRenderError
 from app.emails.models import EmailKind
 
 if TYPE_CHECKING:
@@ -60,7 +61,17 @@ class EmailComposer:
         return context
 
     def compose(self, row: EmailOutbox) -> EmailMessage:
-        """The message for ``row``; its Message-ID is derived from the row id, the same on every attempt."""
+        """The message for ``row``; its Message-ID is derived from the row id, the same on every attempt.
+
+        Raises:
+            EmailRenderError: an unknown kind, a payload missing a variable, or a broken template.
+        """
+        try:
+            return self._compose(row)
+        except (TemplateError, KeyError, ValueError) as exc:
+            raise EmailRenderError(repr(exc)) from exc
+
+    def _compose(self, row: EmailOutbox) -> EmailMessage:
         kind = EmailKind(row.kind)
         context = self._context(row)
         message = EmailMessage()

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import msgspec
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from jinja2 import TemplateError
 from sqlalchemy import select, update
 
 from app.core.request_context import current_request_id
+from app.emails.errors import EmailRenderError, PermanentEmailError, TransientEmailError
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
-from app.emails.transports import PermanentEmailError, TransientEmailError
 
 if TYPE_CHECKING:
     import uuid
@@ -123,8 +122,8 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         row.attempts += 1
         try:
             message = composer.compose(row)
-        except (TemplateError, KeyError, ValueError) as exc:  # a template or payload bug: every retry would fail
-            return self._finish(row, EmailStatus.FAILED, f"could not render: {exc!r}")
+        except EmailRenderError as exc:  # every retry would fail the same way
+            return self._finish(row, EmailStatus.FAILED, f"could not render: {exc}")
         try:
             transport.send(message)
         except TransientEmailError as exc:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.emails.errors import PermanentEmailError, TransientEmailError
+
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
@@ -28,14 +30,6 @@ logger = logging.getLogger(__name__)
 
 SMTP_PORTS = {"smtp": 25, "smtps": 465}  # the settings accept exactly these schemes
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-
-
-class TransientEmailError(Exception):
-    """Delivery failed in a way that may pass: connection refused, timeout, SMTP 4xx. Try again later."""
-
-
-class PermanentEmailError(Exception):
-    """Delivery can never succeed as it is: SMTP 5xx (unknown recipient, refused sender). Do not retry."""
 
 
 class EmailTransport(Protocol):
