@@ -7,7 +7,7 @@ which only ``app.manage`` needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,11 +171,14 @@ def request_session_provider(config: SQLAlchemySyncConfig) -> Provide:
     """The ``db_session`` dependency: one session per request, closed once the handler's response is built.
 
     Services commit their writes themselves, so closing ends at most a read transaction, and a failed commit is the
-    handler's exception rather than something discovered after a 2xx went out. Making a session does no I/O, so the
-    generator runs on the event loop; the handlers that query it run in threads.
+    handler's exception rather than something discovered after a 2xx went out.
+
+    The provider is a coroutine generator so that the session is opened (no I/O) and closed on the event loop.
+    Litestar finishes a plain generator on a handler thread: with every handler thread waiting for a pooled
+    connection, the connections of finished requests would not come back until the pool timed out.
     """
 
-    def provide_db_session() -> Iterator[Session]:
+    async def provide_db_session() -> AsyncIterator[Session]:
         with config.get_session() as session:
             yield session
 
