@@ -41,6 +41,16 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
+def _pending_row(
+    engine: Engine, settings: Settings, kind: EmailKind, recipient: str, payload: dict[str, str]
+) -> uuid.UUID:
+    """An outbox row written straight through the service, committed, that no task has been asked to send."""
+    with Session(engine) as session:
+        row = OutboxService(session, settings).add(kind, recipient, user_id=None, payload=payload)
+        session.commit()
+        return row.id
+
+
 def _register(client: TestClient[Litestar], email: str) -> None:
     response = client.post(f"{API}/auth/register", json={"email": email, "password": "long enough"})
     assert response.status_code == 201, response.text
@@ -128,13 +138,8 @@ def test_the_last_transient_failure_fails_the_row(
 def test_a_row_that_cannot_render_fails_at_once_and_sends_nothing(
     settings: Settings, migrated: Engine, smtp_server: SMTPServer
 ) -> None:
-    with Session(migrated) as session:
-        # A verification email without its token or expiry: the template needs both.
-        row = OutboxService(session, settings).add(
-            EmailKind.VERIFY_EMAIL, "broken@example.com", user_id=None, payload={"name": "Broken"}
-        )
-        session.commit()
-        outbox_id: uuid.UUID = row.id
+    # A verification email without its token or expiry: the template needs both.
+    outbox_id = _pending_row(migrated, settings, EmailKind.VERIFY_EMAIL, "broken@example.com", {"name": "Broken"})
     composer, transport = EmailComposer(settings), SMTPTransport(smtp_server.url, timeout=10)
     with Session(migrated) as session:
         outcome = OutboxService(session, settings).send(outbox_id, composer, transport)
@@ -166,12 +171,7 @@ def test_a_send_task_run_twice_for_one_row_sends_one_email(
 def test_concurrent_sends_of_one_row_send_it_once(
     settings: Settings, migrated: Engine, smtp_server: SMTPServer
 ) -> None:
-    with Session(migrated) as session:
-        row = OutboxService(session, settings).add(
-            EmailKind.WELCOME, "race@example.com", user_id=None, payload={"name": "Racer"}
-        )
-        session.commit()
-        outbox_id: uuid.UUID = row.id
+    outbox_id = _pending_row(migrated, settings, EmailKind.WELCOME, "race@example.com", {"name": "Racer"})
     smtp_server.mailbox.delay = 1.0  # the first sender holds the row lock while the server dawdles
     composer, transport = EmailComposer(settings), SMTPTransport(smtp_server.url, timeout=10)
     outcomes: list[str] = []
