@@ -47,7 +47,8 @@ class ProcfileProcess:
         self.popen = subprocess.Popen(
             ["/bin/sh", "-c", command],
             cwd=cwd,
-            env=dict(env),
+            # Heroku names each dyno's process after its type and number.
+            env={"DYNO": f"{name}.1", **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,

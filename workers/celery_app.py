@@ -9,6 +9,7 @@ import workers.tasks  # noqa: F401  (registers the shared tasks on every app cre
 from app.core.settings import Settings, get_settings
 from workers.config import build_config
 from workers.context import WorkerContext
+from workers.task_metrics import MeteredTask, install_task_metrics
 
 __all__ = ("create_celery_app",)
 
@@ -16,7 +17,8 @@ __all__ = ("create_celery_app",)
 def create_celery_app(settings: Settings | None = None) -> Celery:
     """The workers' app for ``settings`` (default: the environment, as the API reads it)."""
     settings = settings or get_settings()
-    app = Celery("inkwell", set_as_current=False)
+    app = Celery("inkwell", set_as_current=False, task_cls=MeteredTask)
     app.conf.update(build_config(settings))
     WorkerContext.attach(app, settings)
+    install_task_metrics(app)
     return app

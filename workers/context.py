@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import app.models  # noqa: F401  (maps every table, so foreign keys such as email_outbox.user_id resolve)
 from app.core.database import build_engine
+from app.core.task_metrics import TaskMetricsRecorder
 from app.emails.rendering import EmailComposer
 from app.emails.transports import EmailTransport, build_transport
 
@@ -51,6 +52,10 @@ class WorkerContext:
     @cached_property
     def composer(self) -> EmailComposer:
         return EmailComposer(self.settings)
+
+    @cached_property
+    def task_metrics(self) -> TaskMetricsRecorder:
+        return TaskMetricsRecorder.from_settings(self.settings)
 
     @cached_property
     def transport(self) -> EmailTransport:

@@ -31,6 +31,7 @@ from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
 from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
+from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
 from app.ops.broker import BrokerProbe
 from app.ops.controller import MetricsController, OpsController
@@ -101,8 +102,10 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     login_service = LoginService(passwords, access_tokens, refresh_lifetime, autocommit_engine)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
-    ops_metrics = OpsMetrics(engine, broker_probe)
+    ops_metrics = OpsMetrics(engine, broker_probe, settings)
     http_metrics = HttpMetrics()
+    task_metrics = TaskMetricsRecorder.from_settings(settings)
+    count_published_tasks(task_metrics)
 
     api_v1 = Router(
         path=settings.api_v1_str,
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         # Last: the log lines of the shutdown itself are written too.
-        on_shutdown=[autocommit_engine.dispose, engine.dispose, _flush_logs],
+        on_shutdown=[task_metrics.close, autocommit_engine.dispose, engine.dispose, _flush_logs],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

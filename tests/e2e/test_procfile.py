@@ -100,13 +100,13 @@ def _json_lines(process: ProcfileProcess) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def _metric(text: str, name: str, **labels: str) -> float:
+def _metric(text: str, metric: str, /, **labels: str) -> float:
     """The value of one sample of the text exposition (labels given must match; others are ignored)."""
     for line in text.splitlines():
-        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        match = re.fullmatch(rf"{metric}(?:\{{(.*)\}})? (\S+)", line)
         if match and all(f'{key}="{value}"' in (match.group(1) or "") for key, value in labels.items()):
             return float(match.group(2))
-    raise AssertionError(f"no sample {name}{labels}")
+    raise AssertionError(f"no sample {metric}{labels}")
 
 
 def test_procfile_processes_serve_a_user_and_stop_cleanly(
@@ -205,7 +205,13 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
         return report if done and report["workers"]["status"] == "ok" else None
 
     report = _wait_for(settled, "outbox drained, workers online and a cleanup recorded", detail=lambda: last)
-    assert report["broker"] == {"status": "ok", "detail": None, "queues": {"emails": 0, "maintenance": 0}, "unacked": 0}
+    assert report["broker"] == {
+        "status": "ok",
+        "detail": None,
+        "queues": {"emails": 0, "maintenance": 0},
+        "oldest_message_age_seconds": {"emails": 0, "maintenance": 0},
+        "unacked": 0,
+    }
     assert report["outbox"]["sent"] == 2
     assert report["outbox"]["failed"] == 0
     assert len(report["workers"]["online"]) == 1
@@ -222,12 +228,36 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
         LIST_REQUESTS
     )
     assert _metric(text, "inkwell_broker_up") == 1
-    assert _metric(text, "inkwell_queue_depth", queue="emails") == 0
+    assert _metric(text, "celery_queue_length", queue_name="emails") == 0
     assert _metric(text, "inkwell_database_up") == 1
     assert _metric(text, "inkwell_outbox_emails", status="sent") == 2
     assert _metric(text, "inkwell_outbox_oldest_pending_age_seconds") == 0
-    assert _metric(text, "inkwell_token_cleanup_last_run_timestamp_seconds") > 0
+    assert _metric(text, "inkwell_last_run_timestamp_seconds", job="token_cleanup") > 0
+    _task_metrics(client)
     return str(login.json()["access_token"])
+
+
+def _task_metrics(client: httpx.Client) -> None:
+    """The prefork worker's and beat's counts reach every web process through Redis, under the dyno's name."""
+    send, relay = "workers.tasks.send_email", "workers.tasks.relay_outbox"
+
+    def counted() -> str | None:
+        text = client.get("/metrics").text
+        return text if _metric(text, "celery_task_succeeded_total", name=send) == 2 else None
+
+    text = _wait_for(counted, "both emails counted as succeeded tasks")
+    assert _metric(text, "celery_task_sent_total", name=send, queue_name="emails") == 2
+    assert _metric(text, "celery_task_received_total", name=send, hostname="worker.1") == 2
+    assert _metric(text, "celery_task_started_total", name=send, hostname="worker.1") == 2
+    assert _metric(text, "celery_task_runtime_count", name=send, hostname="worker.1") == 2
+    assert _metric(text, "celery_task_queue_wait_time_count", name=send, queue_name="emails") == 2
+    # Beat published the relay; its pool process ran it.
+    assert _metric(text, "celery_task_sent_total", name=relay, hostname="beat.1", queue_name="maintenance") >= 1
+    assert _metric(text, "celery_task_succeeded_total", name=relay, hostname="worker.1") >= 1
+    assert _metric(text, "celery_worker_up", hostname="worker.1") == 1
+    assert _metric(text, "celery_active_process_count", queue_name="emails") == 2
+    assert _metric(text, "inkwell_last_run_timestamp_seconds", job="beat") > time.time() - 30
+    assert _metric(text, "inkwell_task_metrics_available") == 1
 
 
 def _flower_needs_its_password(port: str) -> None:

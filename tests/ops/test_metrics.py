@@ -29,8 +29,12 @@ def test_queue_depth_and_outbox_backlog_are_gauges(
 
     text = client.get("/metrics").text
     assert _sample(text, "inkwell_broker_up") == 1
-    assert _sample(text, "inkwell_queue_depth", '{queue="emails"}') == 2
-    assert _sample(text, "inkwell_queue_depth", '{queue="maintenance"}') == 0
+    assert _sample(text, "celery_queue_length", '{queue_name="emails"}') == 2
+    assert _sample(text, "celery_queue_length", '{queue_name="maintenance"}') == 0
+    waited = _sample(text, "inkwell_queue_oldest_message_age_seconds", '{queue_name="emails"}')
+    assert waited is not None
+    assert 0 <= waited < 60
+    assert _sample(text, "inkwell_queue_oldest_message_age_seconds", '{queue_name="maintenance"}') == 0
     assert _sample(text, "inkwell_queue_unacked") == 0
     assert _sample(text, "inkwell_database_up") == 1
     assert _sample(text, "inkwell_outbox_emails", '{status="pending"}') == 2
@@ -38,8 +42,9 @@ def test_queue_depth_and_outbox_backlog_are_gauges(
     age = _sample(text, "inkwell_outbox_oldest_pending_age_seconds")
     assert age is not None
     assert 0 <= age < 60
-    assert "# TYPE inkwell_queue_depth gauge" in text
-    assert _sample(text, "inkwell_token_cleanup_last_run_timestamp_seconds") is None  # never ran
+    assert "# TYPE celery_queue_length gauge" in text
+    assert _sample(text, "inkwell_last_run_timestamp_seconds", '{job="token_cleanup"}') is None  # never ran
+    assert _sample(text, "inkwell_job_interval_seconds", '{job="token_cleanup"}') == 3600
     # The HTTP metrics are still there, by route template.
     assert 'inkwell_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"}' in text
 
@@ -56,7 +61,9 @@ def test_a_dead_broker_and_database_are_gauges_at_zero_not_errors() -> None:
     assert response.status_code == 200
     assert _sample(response.text, "inkwell_broker_up") == 0
     assert _sample(response.text, "inkwell_database_up") == 0
-    assert "inkwell_queue_depth" not in response.text
+    assert _sample(response.text, "inkwell_task_metrics_available") == 0
+    assert "celery_queue_length" not in response.text
+    assert "celery_task_sent_total" not in response.text
     assert "inkwell_outbox_emails" not in response.text
 
 
@@ -65,5 +72,7 @@ def test_the_embedded_broker_has_no_queue_gauges(database_url: str, migrated: En
     with TestClient(app=create_app(make_settings(database_url, REDIS_URL=""))) as client:
         text = client.get("/metrics").text
     assert "inkwell_broker_up" not in text
-    assert "inkwell_queue_depth" not in text
+    assert _sample(text, "inkwell_task_metrics_available") == 0
+    assert not re.search(r"^celery_", text, re.MULTILINE)
+    assert 'job="beat"' not in text
     assert _sample(text, "inkwell_database_up") == 1

@@ -97,6 +97,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     rate_limit_refresh_ip: str = "60/minute"
     rate_limit_forgot_password_ip: str = "5/hour"  # noqa: S105  (a rate, not a password)
     rate_limit_verify_resend_ip: str = "5/hour"
+    # Task counts shared through Redis for /metrics (see app/core/task_metrics.py); off only to measure their cost.
+    task_metrics_enabled: bool = True
     # The API gives up publishing a task after this long, so a dead broker never stalls a request.
     broker_publish_timeout_seconds: PositiveFloat = 0.5
 

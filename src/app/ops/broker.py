@@ -6,21 +6,23 @@ Every call is bounded: it runs in a small thread pool and is abandoned after its
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from app.core.redis import redis_client
 from app.core.task_queue import QUEUES, build_api_celery
 from app.ops.schemas import BrokerReport, WorkersReport
+from app.ops.snapshot import TASK_METRICS_KEYS, BrokerSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from app.core.settings import Settings
 
-__all__ = ("BrokerProbe", "queue_keys")
+__all__ = ("BrokerProbe", "BrokerUnavailable", "queue_keys")
 
 T = TypeVar("T")
 
@@ -35,6 +37,15 @@ EMBEDDED = "the embedded development broker (no REDIS_URL) cannot report this"
 def queue_keys(queue: str) -> list[str]:
     """The Redis lists kombu keeps a queue in: the queue's name for priority 0, ``<name><sep><step>`` for the others."""
     return [queue if step == 0 else f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS]
+
+
+class BrokerUnavailable(Exception):  # noqa: N818  (a state, not an error: the broker is unavailable)
+    """The broker could not be read: ``not_available`` on the embedded broker, ``unavailable`` when Redis failed."""
+
+    def __init__(self, status: Literal["unavailable", "not_available"], detail: str) -> None:
+        super().__init__(detail)
+        self.status: Literal["unavailable", "not_available"] = status
+        self.detail = detail
 
 
 def _failure(exc: BaseException) -> str:
@@ -57,30 +68,47 @@ class BrokerProbe:
         # A call past its deadline is left to finish (its sockets time out on their own) in the background.
         return self._executor.submit(call).result(timeout=DEADLINE_SECONDS)
 
-    def queues(self) -> BrokerReport:
-        """Messages waiting per queue and messages taken but not acknowledged."""
+    def snapshot(self, *, task_metrics: bool) -> BrokerSnapshot:
+        """Queue depths, unacknowledged messages, the oldest message per queue and, with ``task_metrics``, the
+        task metrics hashes: one pipelined round trip, however many tasks ran.
+
+        Raises:
+            BrokerUnavailable: on the embedded development broker, or when Redis does not answer in time.
+        """
         if self._redis is None:
-            return BrokerReport(status="not_available", detail=EMBEDDED)
+            raise BrokerUnavailable("not_available", EMBEDDED)
         client = self._redis
 
-        def read() -> tuple[dict[str, int], int]:
+        def read() -> BrokerSnapshot:
             with client.pipeline(transaction=False) as pipe:
                 for queue in QUEUES:
                     for key in queue_keys(queue):
                         pipe.llen(key)
+                        pipe.lindex(key, -1)  # kombu pushes on the left and pops on the right: the oldest
                 pipe.hlen(Channel.unacked_key)
-                *lengths, unacked = pipe.execute()
-            per_queue = len(PRIORITY_STEPS)
-            depths = {
-                queue: sum(lengths[index * per_queue : (index + 1) * per_queue]) for index, queue in enumerate(QUEUES)
-            }
-            return depths, unacked
+                if task_metrics:
+                    for key in TASK_METRICS_KEYS:
+                        pipe.hgetall(key)
+                replies = pipe.execute()
+            return BrokerSnapshot.from_replies(replies, task_metrics=task_metrics, now=time.time())
 
         try:
-            depths, unacked = self._bounded(read)
-        except Exception as exc:  # noqa: BLE001  (any broker failure is reported, not raised)
-            return BrokerReport(status="unavailable", detail=_failure(exc))
-        return BrokerReport(status="ok", queues=depths, unacked=unacked)
+            return self._bounded(read)
+        except Exception as exc:
+            raise BrokerUnavailable("unavailable", _failure(exc)) from exc
+
+    def queues(self) -> BrokerReport:
+        """Messages waiting per queue, how long the oldest has waited, and messages taken but not acknowledged."""
+        try:
+            snapshot = self.snapshot(task_metrics=False)
+        except BrokerUnavailable as exc:
+            return BrokerReport(status=exc.status, detail=exc.detail)
+        return BrokerReport(
+            status="ok",
+            queues=snapshot.depths,
+            oldest_message_age_seconds=snapshot.oldest_ages,
+            unacked=snapshot.unacked,
+        )
 
     def workers(self) -> WorkersReport:
         """The workers that answered a broadcast ping within :data:`PING_TIMEOUT_SECONDS`."""

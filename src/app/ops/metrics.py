@@ -1,4 +1,5 @@
-"""Gauges computed at scrape time: queue depths and the outbox backlog, each read with a short timeout.
+"""Gauges computed at scrape time: the broker's queues and task metrics, the outbox backlog and the scheduled jobs'
+last runs, each part read with a short timeout.
 
 They live in a registry of the app's own (not the process-wide one), so an app built twice in one process (tests)
 never registers them twice, and ``/metrics`` appends them to the HTTP metrics in single- and multiprocess mode.
@@ -17,7 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.emails.models import EmailStatus
+from app.maintenance.service import CLEANUP_JOB
+from app.ops.broker import BrokerUnavailable
 from app.ops.service import OpsService
+from app.ops.task_metrics import celery_metric_families
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from prometheus_client import Metric
     from sqlalchemy import Engine
 
+    from app.core.settings import Settings
     from app.ops.broker import BrokerProbe
 
 __all__ = ("OpsMetrics",)
@@ -32,6 +37,9 @@ __all__ = ("OpsMetrics",)
 logger = logging.getLogger(__name__)
 
 PREFIX = "inkwell"
+BEAT_JOB = "beat"
+BROKER_UP_HELP = "1 if the broker (Redis) answered this scrape, else 0"
+TASK_METRICS_HELP = "1 if the celery_* task metrics are shared through Redis, 0 on the embedded development broker"
 
 
 def _gauge(
@@ -41,30 +49,46 @@ def _gauge(
 
 
 class _OpsCollector(Collector):
-    def __init__(self, engine: Engine, probe: BrokerProbe) -> None:
+    def __init__(self, engine: Engine, probe: BrokerProbe, settings: Settings) -> None:
         self.engine = engine
         self.probe = probe
+        self.settings = settings
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._broker()
-        yield from self._database()
-
-    def _broker(self) -> Iterator[Metric]:
-        report = self.probe.queues()
-        if report.status == "not_available":
-            return
-        yield _gauge("broker_up", "1 if the broker (Redis) answered this scrape, else 0", int(report.status == "ok"))
-        if report.queues is None or report.unacked is None:
-            return
-        depth = _gauge("queue_depth", "Messages waiting in a Celery queue, not yet taken by a worker", labels=["queue"])
-        for queue, messages in report.queues.items():
-            depth.add_metric([queue], messages)
-        yield depth
-        yield _gauge(
-            "queue_unacked", "Messages taken by workers and not yet acknowledged (running or waiting)", report.unacked
+        last_runs = _gauge("last_run_timestamp_seconds", "When a scheduled job last ran (Unix time)", labels=["job"])
+        intervals = _gauge(
+            "job_interval_seconds",
+            "How often a scheduled job is meant to run (its staleness yardstick)",
+            labels=["job"],
         )
+        intervals.add_metric([CLEANUP_JOB], self.settings.token_cleanup_interval_seconds)
+        yield from self._broker(last_runs, intervals)
+        yield from self._database(last_runs)
+        yield last_runs
+        yield intervals
 
-    def _database(self) -> Iterator[Metric]:
+    def _broker(self, last_runs: GaugeMetricFamily, intervals: GaugeMetricFamily) -> Iterator[Metric]:
+        with_tasks = self.settings.task_metrics_enabled
+        try:
+            snapshot = self.probe.snapshot(task_metrics=with_tasks)
+        except BrokerUnavailable as exc:
+            yield _gauge("task_metrics_available", TASK_METRICS_HELP, 0)
+            if exc.status == "unavailable":
+                yield _gauge("broker_up", BROKER_UP_HELP, 0)
+            return
+        yield _gauge("broker_up", BROKER_UP_HELP, 1)
+        yield _gauge("task_metrics_available", TASK_METRICS_HELP, int(with_tasks))
+        yield from celery_metric_families(snapshot)
+        for job, at in snapshot.last_runs.items():
+            last_runs.add_metric([job], at)
+        if with_tasks:
+            # Beat's heartbeat travels with the task metrics. It dispatches its most frequent entry this often.
+            settings = self.settings
+            intervals.add_metric(
+                [BEAT_JOB], min(settings.outbox_relay_interval_seconds, settings.token_cleanup_interval_seconds)
+            )
+
+    def _database(self, last_runs: GaugeMetricFamily) -> Iterator[Metric]:
         try:
             with Session(self.engine) as session:
                 service = OpsService(session, self.probe)
@@ -85,19 +109,15 @@ class _OpsCollector(Collector):
             outbox.oldest_pending_age_seconds or 0.0,
         )
         if cleanup is not None:
-            yield _gauge(
-                "token_cleanup_last_run_timestamp_seconds",
-                "When the last token cleanup finished (Unix time)",
-                cleanup.finished_at.timestamp(),
-            )
+            last_runs.add_metric([CLEANUP_JOB], cleanup.finished_at.timestamp())
 
 
 class OpsMetrics:
     """The app's ops gauges, rendered in the Prometheus text format on demand."""
 
-    def __init__(self, engine: Engine, probe: BrokerProbe) -> None:
+    def __init__(self, engine: Engine, probe: BrokerProbe, settings: Settings) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_OpsCollector(engine, probe))
+        self.registry.register(_OpsCollector(engine, probe, settings))
 
     def exposition(self) -> bytes:
         """Reads the broker and the database now (blocking: call it from a worker thread)."""

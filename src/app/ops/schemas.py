@@ -17,6 +17,8 @@ class BrokerReport(msgspec.Struct, kw_only=True):
     detail: str | None = None
     # Messages waiting per queue (all priorities), none taken by a worker yet.
     queues: dict[str, int] | None = None
+    # Seconds the oldest message of each queue has waited to be taken (0 when empty): rising means stuck, not busy.
+    oldest_message_age_seconds: dict[str, float] | None = None
     # Messages a worker took and has not acknowledged: running, prefetched, or a retry waiting for its countdown.
     unacked: int | None = None
 
