@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import psycopg
@@ -52,7 +52,7 @@ TABLES_CHILD_FIRST = (
 FAST_RETRIES = {"email_retry_backoff_seconds": 0.2, "email_retry_backoff_max_seconds": 1.0}
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
     pytest.skip(reason)

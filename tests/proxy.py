@@ -11,11 +11,15 @@ from tests.servers import free_port
 
 
 class TcpRelay:
-    """Forwards 127.0.0.1:<port> to ``target``. ``cut()`` closes the listener and every open connection."""
+    """Forwards 127.0.0.1:<port> to ``target``. ``cut()`` closes the listener and every open connection.
+
+    ``bytes_to_target`` counts what clients sent through it: whether the app talked to the target at all.
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
+        self.bytes_to_target = 0
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
@@ -74,6 +78,9 @@ class TcpRelay:
                     if not data:
                         return
                     key.data.sendall(data)
+                    if key.data is upstream:
+                        with self._lock:
+                            self.bytes_to_target += len(data)
         except OSError:
             return
         finally:

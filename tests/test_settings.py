@@ -61,6 +61,19 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"APP_ENV": "production"}, "SECRET_KEY is missing"),
         ({"APP_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
+        ({"METRICS_BASIC_AUTH": "prometheus"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),
+        ({"METRICS_BASIC_AUTH": ":password"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),
+        ({"METRICS_BASIC_AUTH": "prometheus:"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),
+        ({"METRICS_BEARER_TOKEN": "two words"}, "invalid setting METRICS_BEARER_TOKEN: use letters, digits"),
+        ({"METRICS_BEARER_TOKEN": "Bearer\tx"}, "invalid setting METRICS_BEARER_TOKEN"),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": LONG_KEY, "METRICS_BEARER_TOKEN": "short"},
+            "METRICS_BEARER_TOKEN is 5 bytes; production needs at least 16",
+        ),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": LONG_KEY, "METRICS_BASIC_AUTH": "prometheus:secret"},
+            "METRICS_BASIC_AUTH's password is 6 bytes; production needs at least 16",
+        ),
     ],
 )
 def test_bad_values_raise_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
@@ -73,6 +86,19 @@ def test_bad_values_raise_one_line_naming_the_variable(environ: dict[str, str], 
 def test_production_accepts_a_long_key() -> None:
     settings = load_settings({"APP_ENV": "PRODUCTION", "SECRET_KEY": LONG_KEY}, env_file=None)
     assert settings.is_production
+
+
+def test_metrics_credentials_are_read() -> None:
+    development = load_settings(
+        {"SECRET_KEY": LONG_KEY, "METRICS_BEARER_TOKEN": "short", "METRICS_BASIC_AUTH": "ops:pass:word"}, env_file=None
+    )
+    assert (development.metrics_bearer_token, development.metrics_basic_auth) == ("short", "ops:pass:word")
+    production = load_settings(
+        {"APP_ENV": "production", "SECRET_KEY": LONG_KEY, "METRICS_BEARER_TOKEN": "a" * 16}, env_file=None
+    )
+    assert (production.metrics_bearer_token, production.metrics_basic_auth) == ("a" * 16, None)
+    # An empty variable counts as unset.
+    assert load_settings({"SECRET_KEY": LONG_KEY, "METRICS_BASIC_AUTH": ""}, env_file=None).metrics_basic_auth is None
 
 
 def test_the_server_entry_point_exits_with_one_line(tmp_path: Path) -> None:

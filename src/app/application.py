@@ -35,6 +35,8 @@ from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
 from app.ops.broker import BrokerProbe
 from app.ops.controller import MetricsController, OpsController
+from app.ops.guards import STATE_KEY as METRICS_ACCESS_KEY
+from app.ops.guards import MetricsAccess
 from app.ops.metrics import OpsMetrics
 from app.posts.controller import PostController, UserPostsController
 from app.posts.deps import posts_service_provider
@@ -129,7 +131,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
             "posts_service": posts_service_provider(settings),
         },
-        state=State({RATE_LIMITER_KEY: RateLimiter(settings)}),
+        state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),
         on_app_init=[jwt_auth.on_app_init],
         on_startup=[
             _size_thread_pool(settings.web_threads),

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.e2e
 API = "/api/v1"
 SUPERUSER = ("ops@example.com", "superuser-pass-e2e")
 PASSWORD = "e2e-secret-password-91"
+METRICS_TOKEN = "e2e-metrics-token-0123456789"
 LIST_REQUESTS = 20
 
 
@@ -65,6 +66,7 @@ def platform(
         FIRST_SUPERUSER_EMAIL=SUPERUSER[0],
         FIRST_SUPERUSER_PASSWORD=SUPERUSER[1],
         FLOWER_BASIC_AUTH="ops:flower-pass",
+        METRICS_BEARER_TOKEN=METRICS_TOKEN,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
         # Beat's first runs come one interval after it starts: seconds here, not the default half minute and hour.
         OUTBOX_RELAY_INTERVAL_SECONDS="2",
@@ -129,7 +131,7 @@ def test_procfile_processes_serve_a_user_and_stop_cleanly(
         with httpx.Client(base_url=base, timeout=10) as client:
             _wait_for(lambda: client.get("/health").status_code == 200, "web answers")
             secrets = _user_journey(client, smtp_server, web, worker)
-            secrets.append(_ops_and_metrics(client, beat))
+            secrets += [_ops_and_metrics(client, beat), METRICS_TOKEN]
         _flower_needs_its_password(flower_port)
         exit_codes = stop_all(processes)
     except BaseException:
@@ -216,9 +218,11 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
     assert report["outbox"]["failed"] == 0
     assert len(report["workers"]["online"]) == 1
 
-    metrics = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert metrics.status_code == 200
     text = metrics.text
+    assert _metric(text, "inkwell_http_requests_total", route="/metrics", status="401") == 1
     # Counted across both web processes (multiprocess mode), so every request is there whichever served it.
     assert _metric(text, "inkwell_http_requests_total", route=f"{API}/posts", method="GET", status="200") == (
         LIST_REQUESTS
@@ -242,7 +246,7 @@ def _task_metrics(client: httpx.Client) -> None:
     send, relay = "workers.tasks.send_email", "workers.tasks.relay_outbox"
 
     def counted() -> str | None:
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         return text if _metric(text, "celery_task_succeeded_total", name=send) == 2 else None
 
     text = _wait_for(counted, "both emails counted as succeeded tasks")

@@ -51,14 +51,17 @@ def test_wsgi_entry_matches_asgi_entry(tmp_path: Path) -> None:
             assert _comparable(from_asgi) == _comparable(from_wsgi), (method, path)
 
 
-# Alembic and the CLI (app.manage), and the workers' email rendering and sending: ~17 MiB of every web worker's
-# memory if the web entries imported them.
+# Alembic and the CLIs (app.manage; app.cli and its rich tables), and the workers' email rendering and sending:
+# ~17 MiB of every web worker's memory if the web entries imported them.
 NOT_FOR_SERVING = (
     "alembic",
     "mako",
     "rich_click",
     "advanced_alchemy.extensions.litestar",
     "app.manage",
+    "app.cli",
+    "app.ops.cli",
+    "rich",
     "jinja2",
     "smtplib",
     "app.emails.rendering",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ("BearerAuthenticator", "build_jwt_auth")
 
+# /metrics is not public, but its credential is its own (app.ops.guards): a bearer token there is no JWT.
 PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
 

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from app.core.request_context import REQUEST_ID_HEADER, bind_request_id, request_id_for, unbind_request_id
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 __all__ = ("UNMATCHED_ROUTE", "edge_middleware")
 
 UNMATCHED_ROUTE = "<unmatched>"
-# Scraping is not traffic: counting it would make the metrics move on their own.
+# Scraping is not traffic: counting it would make the metrics move on their own. Only answered scrapes, though: a
+# refused one (401) is counted like any request, so probing for the metrics shows in them.
 UNMEASURED_ROUTES = frozenset({"/metrics"})
 # Liveness probes arrive every few seconds from every router and orchestrator, and would drown the access log;
 # they are still counted in the metrics.
@@ -63,7 +65,7 @@ def edge_middleware(app: ASGIApp, *, headers: dict[str, str], metrics: HttpMetri
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("path_template", UNMATCHED_ROUTE)
-            if route not in UNMEASURED_ROUTES:
+            if route not in UNMEASURED_ROUTES or status_code >= HTTP_400_BAD_REQUEST:
                 metrics.observe(method, route, status_code, seconds)
             if route not in UNLOGGED_ROUTES:
                 access_logger.info(

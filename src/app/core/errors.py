@@ -108,7 +108,8 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    return _json_error(request, HTTP_401_UNAUTHORIZED, exc.detail, headers={**(exc.headers or {}), **BEARER_CHALLENGE})
+    # Bearer unless the refusal names its own challenge (``/metrics`` also takes Basic).
+    return _json_error(request, HTTP_401_UNAUTHORIZED, exc.detail, headers={**BEARER_CHALLENGE, **(exc.headers or {})})
 
 
 def _database_error_response(

@@ -18,7 +18,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 class HttpMetrics:
     """Per-app metrics in a registry of the app's own, so an app built twice in one process (tests) never
-    registers a name twice. Recorded by the edge middleware for every response, /metrics excluded."""
+    registers a name twice. Recorded by the edge middleware for every response but the answered scrapes."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -20,6 +21,10 @@ __all__ = ("DATA_DIR", "AppEnv", "Settings", "SettingsError", "get_settings", "l
 logger = logging.getLogger(__name__)
 
 MIN_SECRET_KEY_BYTES = 32
+# A /metrics token or basic-auth password in production: 128 bits, guessing it over HTTP is hopeless.
+MIN_METRICS_SECRET_BYTES = 16
+# RFC 6750's token68: what travels in `Authorization: Bearer <token>` unquoted and unchanged.
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 DATA_DIR = Path("var")
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
@@ -75,6 +80,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     # Above this many published posts the feed's total is PostgreSQL's estimate instead of a COUNT.
     posts_count_estimate_threshold: PositiveInt = 100_000
+
+    # Who may scrape /metrics (Prometheus `authorization: {credentials: ...}` or `basic_auth`, `user:password`).
+    # Either is accepted; with neither, /metrics is open in development and test and closed in production.
+    metrics_bearer_token: str | None = None
+    metrics_basic_auth: str | None = None
 
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = None
@@ -204,6 +214,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     _check_rate_limits(settings)
     _check_smtp_url(settings.smtp_url)
     _check_redis_url(settings.redis_url)
+    _check_metrics_credentials(settings)
     return _checked_secret_key(settings)
 
 
@@ -233,6 +244,28 @@ def _check_redis_url(url: str | None) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
         raise SettingsError("invalid setting REDIS_URL: expected redis://[:password@]host:port/db or rediss://...")
+
+
+def _check_metrics_secret_length(variable: str, secret: str, *, production: bool) -> None:
+    size = len(secret.encode())
+    if production and size < MIN_METRICS_SECRET_BYTES:
+        raise SettingsError(f"{variable} is {size} bytes; production needs at least {MIN_METRICS_SECRET_BYTES}")
+
+
+def _check_metrics_credentials(settings: Settings) -> None:
+    token, basic_auth = settings.metrics_bearer_token, settings.metrics_basic_auth
+    if token is not None:
+        if not _TOKEN68.fullmatch(token):
+            raise SettingsError(
+                "invalid setting METRICS_BEARER_TOKEN: use letters, digits and -._~+/ only, "
+                "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        _check_metrics_secret_length("METRICS_BEARER_TOKEN", token, production=settings.is_production)
+    if basic_auth is not None:
+        user, colon, password = basic_auth.partition(":")
+        if not (user and colon and password):
+            raise SettingsError("invalid setting METRICS_BASIC_AUTH: expected user:password")
+        _check_metrics_secret_length("METRICS_BASIC_AUTH's password", password, production=settings.is_production)
 
 
 def _checked_secret_key(settings: Settings) -> Settings:

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from app.core.metrics import HttpMetrics
 from app.core.openapi import errors
 from app.ops.deps import provide_ops_service
+from app.ops.guards import requires_metrics_credential
 from app.ops.metrics import OpsMetrics
 from app.ops.schemas import QueuesReport
 from app.ops.service import OpsService
@@ -44,7 +45,8 @@ class MetricsController(Controller):
     path = "/metrics"
     include_in_schema = False
 
-    @get("/", sync_to_thread=True)
+    # On the handler (see OpsController.queues); guards run before the handler, so a refusal reads nothing.
+    @get("/", guards=[requires_metrics_credential], sync_to_thread=True)
     def metrics(
         self, http_metrics: NamedDependency[HttpMetrics], ops_metrics: NamedDependency[OpsMetrics]
     ) -> Response[bytes]:
