@@ -30,7 +30,9 @@ __all__ = ("OutboxService", "QueuedEmail", "SendOutcome")
 
 logger = logging.getLogger(__name__)
 
-# Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent or failed.
+# Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent. A failed row keeps
+# them, or a retry could not render its link; the token is no more exposed there than in a pending row, and stops
+# working when the one-time token expires.
 SECRET_PAYLOAD_KEYS = frozenset({"token"})
 
 
@@ -153,8 +155,9 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
     def _finish(self, row: EmailOutbox, status: EmailStatus, error: str | None) -> SendOutcome:
         row.status = status
         row.last_error = error
-        row.sent_at = datetime.now(UTC) if status is EmailStatus.SENT else None
-        row.payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
+        if status is EmailStatus.SENT:
+            row.sent_at = datetime.now(UTC)
+            row.payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
         self.repository.session.commit()
         return SendOutcome(status="sent" if status is EmailStatus.SENT else "failed", detail=error or "")
 
