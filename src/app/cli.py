@@ -16,6 +16,7 @@ from advanced_alchemy.alembic.commands import AlembicCommands
 from app.core.database import build_sqlalchemy_config
 from app.core.settings import DATA_DIR, SettingsError, get_settings
 from app.core.task_queue import EMAILS_QUEUE, MAINTENANCE_QUEUE
+from app.emails.cli import emails
 
 __all__ = ("main",)
 
@@ -86,6 +87,9 @@ def _supervise(commands: list[list[str]]) -> int:
 @click.group()
 def main() -> None:
     """Inkwell's own commands (the Litestar CLI, `litestar --app app.manage:app`, has the rest)."""
+
+
+main.add_command(emails)
 
 
 @main.command()

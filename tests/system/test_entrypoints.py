@@ -59,6 +59,8 @@ NOT_FOR_SERVING = (
     "rich_click",
     "advanced_alchemy.extensions.litestar",
     "app.manage",
+    "app.cli",
+    "app.emails.cli",
     "jinja2",
     "smtplib",
     "app.emails.rendering",
