@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from app.emails.models import EmailOutbox
 from app.users.models import User
 from tests.factories import Accounts, Actor, Posts
 
@@ -57,6 +58,9 @@ RULES: dict[str, Rule] = {
     "createPost": ONESELF,
     "listUsers": Rule(bearer=True, stranger=frozenset({403})),
     "getQueues": Rule(bearer=True, stranger=frozenset({403})),
+    "listEmails": Rule(bearer=True, stranger=frozenset({403})),
+    "retryEmail": Rule(bearer=True, stranger=frozenset({403})),
+    "retryFailedEmails": Rule(bearer=True, stranger=frozenset({403}), body={"failed_since": None}),
     "createUser": Rule(
         bearer=True, stranger=frozenset({403}), body={"email": "new@example.com", "password": "long-enough"}
     ),
@@ -91,6 +95,12 @@ def _fill(path: str, **ids: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
 
 
+def _email_id(engine: Engine, user_id: str) -> str:
+    """One of the emails registration wrote for this user (an outbox row, for the ops routes)."""
+    with Session(engine) as session:
+        return str(session.scalars(select(EmailOutbox.id).where(EmailOutbox.user_id == uuid.UUID(user_id))).first())
+
+
 def _call(client: TestClient[Litestar], operation: Operation, path: str, rule: Rule, headers: dict[str, str]) -> int:
     body = rule.body if operation.method in {"POST", "PUT", "PATCH"} else None
     return client.request(operation.method, path, json=body, headers=headers).status_code
@@ -101,9 +111,9 @@ def test_every_operation_is_classified(client: TestClient[Litestar]) -> None:
     assert unclassified == [], f"decide who may call these operations and add them to RULES: {unclassified}"
 
 
-def test_without_a_token(client: TestClient[Litestar], accounts: Accounts, posts: Posts) -> None:
+def test_without_a_token(client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine) -> None:
     owner = accounts.user()
-    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"]}
+    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"], "email_id": _email_id(migrated, owner.id)}
     for operation in _operations(client):
         rule = RULES[operation.operation_id]
         status = _call(client, operation, _fill(operation.path, **ids), rule, {})
@@ -117,7 +127,7 @@ def test_a_deactivated_users_token_opens_nothing(
     client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine
 ) -> None:
     owner = accounts.user()
-    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"]}
+    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"], "email_id": _email_id(migrated, owner.id)}
     with Session(migrated) as session:
         session.execute(update(User).where(User.id == uuid.UUID(owner.id)).values(is_active=False))
         session.commit()
@@ -130,7 +140,7 @@ def test_a_deactivated_users_token_opens_nothing(
 
 @pytest.mark.parametrize("published", [False, True])
 def test_an_ordinary_user_cannot_reach_someone_elses_resources(
-    client: TestClient[Litestar], accounts: Accounts, posts: Posts, published: bool
+    client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine, published: bool
 ) -> None:
     operations = [op for op in _operations(client) if RULES[op.operation_id].stranger]
     assert {op.operation_id for op in operations} >= {"getUser", "updateUser", "deleteUser", "updatePost"}
@@ -141,7 +151,7 @@ def test_an_ordinary_user_cannot_reach_someone_elses_resources(
         expected = RULES[operation.operation_id].stranger
         if published and operation.operation_id in PUBLISHED_POST_RULES:
             expected = PUBLISHED_POST_RULES[operation.operation_id]
-        path = _fill(operation.path, user_id=victim.id, post_id=post["id"])
+        path = _fill(operation.path, user_id=victim.id, post_id=post["id"], email_id=_email_id(migrated, victim.id))
         status = _call(client, operation, path, RULES[operation.operation_id], stranger.headers)
         assert status in expected, (operation, status)
         assert client.get(f"/api/v1/posts/{post['id']}", headers=victim.headers).status_code == 200

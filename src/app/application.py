@@ -33,6 +33,8 @@ from app.core.security import PasswordHashing
 from app.core.settings import Settings, get_settings
 from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
+from app.emails.controller import OutboxController
+from app.emails.deps import outbox_service_provider
 from app.ops.broker import BrokerProbe
 from app.ops.controller import MetricsController, OpsController
 from app.ops.guards import STATE_KEY as METRICS_ACCESS_KEY
@@ -111,7 +113,14 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
 
     api_v1 = Router(
         path=settings.api_v1_str,
-        route_handlers=[AuthController, UserController, PostController, UserPostsController, OpsController],
+        route_handlers=[
+            AuthController,
+            UserController,
+            PostController,
+            UserPostsController,
+            OpsController,
+            OutboxController,
+        ],
     )
     app = Litestar(
         route_handlers=[HealthController, MetricsController, api_v1],
@@ -130,6 +139,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "auth_service": auth_service_provider(access_tokens, refresh_lifetime),
             "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
             "posts_service": posts_service_provider(settings),
+            "outbox_service": outbox_service_provider(settings, task_queue),
         },
         state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),
         on_app_init=[jwt_auth.on_app_init],

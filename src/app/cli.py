@@ -16,6 +16,7 @@ from advanced_alchemy.alembic.commands import AlembicCommands
 from app.core.database import build_sqlalchemy_config
 from app.core.settings import DATA_DIR, SettingsError, get_settings
 from app.core.task_queue import EMAILS_QUEUE, MAINTENANCE_QUEUE
+from app.emails.cli import emails
 from app.ops.cli import ops
 
 __all__ = ("main",)
@@ -90,6 +91,7 @@ def main() -> None:
 
 
 main.add_command(ops)
+main.add_command(emails)
 
 
 @main.command()

@@ -62,6 +62,7 @@ NOT_FOR_SERVING = (
     "app.cli",
     "app.ops.cli",
     "rich",
+    "app.emails.cli",
     "jinja2",
     "smtplib",
     "app.emails.rendering",

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import msgspec
+from advanced_alchemy.filters import OnBeforeAfter, OrderBy
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import select, update
 
+from app.core.errors import ConflictError, NotFoundError
 from app.core.request_context import current_request_id
 from app.emails.errors import EmailRenderError, PermanentEmailError, TransientEmailError
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from app.core.pagination import Page, PageRequest
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
     from app.emails.rendering import EmailComposer
@@ -30,7 +33,9 @@ __all__ = ("OutboxService", "QueuedEmail", "SendOutcome")
 
 logger = logging.getLogger(__name__)
 
-# Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent or failed.
+# Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent. A failed row keeps
+# them, or a retry could not render its link; the token is no more exposed there than in a pending row, and stops
+# working when the one-time token expires.
 SECRET_PAYLOAD_KEYS = frozenset({"token"})
 
 
@@ -56,6 +61,8 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         model_type = EmailOutbox
 
     repository_type = Repo
+    # A window count has no row to ride on past the last page (total 0); a separate COUNT keeps it right.
+    count_with_window_function = False
 
     def __init__(
         self, session: Session, settings: Settings, task_queue: TaskQueue | None = None, **kwargs: Any
@@ -98,8 +105,12 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         added, self._added = self._added, []
         if self.task_queue is None:
             return
-        for email in added:
-            self.task_queue.enqueue_email(email.id, email.request_id)
+        for position, email in enumerate(added):
+            if not self.task_queue.enqueue_email(email.id, email.request_id):
+                # The broker is down: each further publish would wait out its timeout and fail the same way.
+                if rest := len(added) - position - 1:
+                    logger.warning("broker unavailable: the outbox relay will send the other %d emails", rest)
+                return
 
     def discard_added(self) -> None:
         """Forget rows of a rolled-back transaction: they were never written."""
@@ -153,8 +164,9 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
     def _finish(self, row: EmailOutbox, status: EmailStatus, error: str | None) -> SendOutcome:
         row.status = status
         row.last_error = error
-        row.sent_at = datetime.now(UTC) if status is EmailStatus.SENT else None
-        row.payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
+        if status is EmailStatus.SENT:
+            row.sent_at = datetime.now(UTC)
+            row.payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
         self.repository.session.commit()
         return SendOutcome(status="sent" if status is EmailStatus.SENT else "failed", detail=error or "")
 
@@ -181,3 +193,79 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
             )
         session.commit()
         return due
+
+    def list_page(
+        self, page: PageRequest, status: EmailStatus | None = None, updated_since: datetime | None = None
+    ) -> Page[EmailOutbox]:
+        """Rows newest first, optionally of one ``status`` and changed at or after ``updated_since`` (for a failed
+        row, ``updated_at`` is when it failed: nothing changes it afterwards but a retry)."""
+        filters: list[Any] = [
+            page.filter,
+            OrderBy(field_name="created_at", sort_order="desc"),
+            OrderBy(field_name="id", sort_order="desc"),
+        ]
+        if status is not None:
+            filters.append(EmailOutbox.status == status)
+        if updated_since is not None:
+            filters.append(OnBeforeAfter(field_name="updated_at", on_or_before=None, on_or_after=updated_since))
+        rows, total = self.get_many_and_count(*filters)
+        return page.build(rows, total)
+
+    def retry(self, outbox_id: uuid.UUID) -> EmailOutbox:
+        """Put one failed row back to pending with a fresh attempt budget, commit, and enqueue it.
+
+        Raises:
+            NotFoundError: no such row.
+            ConflictError: the row is not failed (a pending row is already on its way, a sent one went out).
+        """
+        session = self.repository.session
+        query = select(EmailOutbox).where(EmailOutbox.id == outbox_id).with_for_update()
+        row: EmailOutbox | None = session.scalars(query).one_or_none()
+        if row is None:
+            session.rollback()
+            raise NotFoundError(f"no email {outbox_id}")
+        if row.status != EmailStatus.FAILED:
+            session.rollback()
+            raise ConflictError(f"The email is {row.status}; only failed emails can be retried")
+        self._reset(row)
+        session.commit()
+        self.dispatch_added()
+        return row
+
+    def retry_failed(self, failed_since: datetime | None = None) -> int:
+        """Retry every failed row, or those that failed at or after ``failed_since``; return how many.
+
+        In committed batches of ``OUTBOX_RELAY_BATCH_SIZE``, each enqueued after its commit, walking the ids
+        upwards: a row that fails again meanwhile is not picked up twice, so the walk ends however busy the workers.
+        """
+        session = self.repository.session
+        retried, after = 0, None
+        while True:
+            query = select(EmailOutbox).where(EmailOutbox.status == EmailStatus.FAILED)
+            if failed_since is not None:
+                query = query.where(EmailOutbox.updated_at >= failed_since)
+            if after is not None:
+                query = query.where(EmailOutbox.id > after)
+            batch = list(
+                session.scalars(
+                    # Locked, not skipped: a row another retry holds is rechecked once free, and no longer matches.
+                    query.order_by(EmailOutbox.id).limit(self.settings.outbox_relay_batch_size).with_for_update()
+                )
+            )
+            if not batch:
+                session.rollback()
+                return retried
+            for row in batch:
+                self._reset(row)
+            after = batch[-1].id
+            session.commit()
+            self.dispatch_added()
+            retried += len(batch)
+
+    def _reset(self, row: EmailOutbox) -> None:
+        row.status = EmailStatus.PENDING
+        row.attempts = 0
+        row.last_error = None
+        # As for a new row: the task published after the commit sends it, else the relay after its grace period.
+        row.next_attempt_at = datetime.now(UTC) + self._relay_after
+        self._added.append(QueuedEmail(row.id, row.request_id))
