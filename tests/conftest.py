@@ -5,16 +5,17 @@ PostgreSQL half is skipped on a developer machine and fails under ``CI=true``.
 
 Worker tests run a real Celery worker (in a thread) on Redis database 14 (``TEST_REDIS_URL``), which they
 flush, and deliver to a real SMTP server (aiosmtpd) on a free port. Without Redis they skip locally and fail
-under ``CI=true``.
+under ``CI=true``. So do the ops tests that run Debian's ``promtool`` and ``prometheus`` when these are missing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import psycopg
@@ -52,7 +53,7 @@ TABLES_CHILD_FIRST = (
 FAST_RETRIES = {"email_retry_backoff_seconds": 0.2, "email_retry_backoff_max_seconds": 1.0}
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
     pytest.skip(reason)
@@ -110,6 +111,24 @@ def process_environment(settings: Settings, **overrides: str) -> dict[str, str]:
         "REDIS_URL": settings.redis_url or "",
         **overrides,
     }
+
+
+def _installed(command: str) -> str:
+    path = shutil.which(command)
+    if path is None:
+        _unavailable(f"{command} is not installed (Debian: apt-get install prometheus)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _installed("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    """Debian's ``prometheus`` (the server), for tests.prometheus.prometheus()."""
+    return _installed("prometheus")
 
 
 @pytest.fixture(scope="session")
