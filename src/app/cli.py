@@ -1,5 +1,5 @@
 """``inkwell run``: migrate the configured database, then serve the API with granian (ASGI) beside a Celery
-worker and beat, all on the configured services (or the embedded defaults).
+worker and beat, all on the configured services (or the embedded defaults). ``inkwell ops ...`` is app.ops.cli.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from advanced_alchemy.alembic.commands import AlembicCommands
 from app.core.database import build_sqlalchemy_config
 from app.core.settings import DATA_DIR, SettingsError, get_settings
 from app.core.task_queue import EMAILS_QUEUE, MAINTENANCE_QUEUE
+from app.ops.cli import ops
 
 __all__ = ("main",)
 
@@ -86,6 +87,9 @@ def _supervise(commands: list[list[str]]) -> int:
 @click.group()
 def main() -> None:
     """Inkwell's own commands (the Litestar CLI, `litestar --app app.manage:app`, has the rest)."""
+
+
+main.add_command(ops)
 
 
 @main.command()
