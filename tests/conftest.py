@@ -5,12 +5,13 @@ PostgreSQL half is skipped on a developer machine and fails under ``CI=true``.
 
 Worker tests run a real Celery worker (in a thread) on Redis database 14 (``TEST_REDIS_URL``), which they
 flush, and deliver to a real SMTP server (aiosmtpd) on a free port. Without Redis they skip locally and fail
-under ``CI=true``.
+under ``CI=true``. So do the ops tests that run Debian's ``promtool`` and ``prometheus`` when these are missing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -110,6 +111,24 @@ def process_environment(settings: Settings, **overrides: str) -> dict[str, str]:
         "REDIS_URL": settings.redis_url or "",
         **overrides,
     }
+
+
+def _installed(command: str) -> str:
+    path = shutil.which(command)
+    if path is None:
+        _unavailable(f"{command} is not installed (Debian: apt-get install prometheus)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _installed("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    """Debian's ``prometheus`` (the server), for tests.prometheus.prometheus()."""
+    return _installed("prometheus")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """``inkwell run``: migrate the configured database, then serve the API with granian (ASGI) beside a Celery
-worker and beat, all on the configured services (or the embedded defaults). ``inkwell ops``: see ``app.ops.cli``.
+worker and beat, all on the configured services (or the embedded defaults). ``inkwell ops`` and ``inkwell emails``: see
+``app.ops.cli`` and ``app.emails.cli``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``inkwell ops``: the operator's commands, for a shell on the platform (``heroku run inkwell ops status``).
+"""``inkwell ops``: the operator's commands, for a shell on the platform (``heroku run inkwell ops status``): the
+ops report, and the shipped alert rules and dashboard.
 
 Only ``app.cli`` imports this module: web workers never load click's or rich's terminal code.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.core.database import build_engine
 from app.core.settings import Settings, SettingsError, get_settings
+from app.ops.assets import ALERT_RULES, DASHBOARD, read_asset
 from app.ops.broker import BrokerProbe
 from app.ops.schemas import BrokerReport, CleanupReport, OutboxReport, QueuesReport, WorkersReport
 from app.ops.service import OpsService
@@ -155,3 +157,15 @@ def status(*, as_json: bool) -> None:
     if found:
         click.echo(f"inkwell: needs attention: {', '.join(found)}", err=True)
     sys.exit(1 if found else 0)
+
+
+@ops.command("alert-rules")
+def alert_rules() -> None:
+    """Print the Prometheus alert rules (`inkwell ops alert-rules > inkwell-rules.yml`, then list it in rule_files)."""
+    click.echo(read_asset(ALERT_RULES), nl=False)
+
+
+@ops.command()
+def dashboard() -> None:
+    """Print the Grafana dashboard JSON (`inkwell ops dashboard > inkwell.json`, then import it in Grafana)."""
+    click.echo(read_asset(DASHBOARD), nl=False)
