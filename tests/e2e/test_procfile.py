@@ -201,14 +201,16 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
         assert response.status_code == 200, response.text
         last[:] = [response.json()]
         report = last[0]
-        done = report["outbox"]["pending"] == 0 and report["token_cleanup"] is not None
+        ran = report["token_cleanup"] is not None and report["jobs"]["outbox_relay"]["finished_at"] is not None
+        done = report["outbox"]["pending"] == 0 and ran
         return report if done and report["workers"]["status"] == "ok" else None
 
-    report = _wait_for(settled, "outbox drained, workers online and a cleanup recorded", detail=lambda: last)
+    report = _wait_for(settled, "outbox drained, workers online, a cleanup and a relay recorded", detail=lambda: last)
     assert report["broker"] == {"status": "ok", "detail": None, "queues": {"emails": 0, "maintenance": 0}, "unacked": 0}
     assert report["outbox"]["sent"] == 2
     assert report["outbox"]["failed"] == 0
     assert len(report["workers"]["online"]) == 1
+    assert not any(job["stale"] for job in report["jobs"].values()), report["jobs"]  # beat -> worker -> record
 
     metrics = client.get("/metrics")
     assert metrics.status_code == 200

@@ -8,6 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.core.metrics import HttpMetrics
 from app.core.openapi import errors
+from app.core.settings import Settings
+from app.maintenance.service import job_intervals
 from app.ops.deps import provide_ops_service
 from app.ops.metrics import OpsMetrics
 from app.ops.schemas import QueuesReport
@@ -31,13 +33,14 @@ class OpsController(Controller):
         responses=errors(401, 403, 503),
         sync_to_thread=True,
     )
-    def queues(self, ops_service: NamedDependency[OpsService]) -> QueuesReport:
-        """Queue depths, workers online, the outbox backlog and the last token cleanup (superusers only).
+    def queues(self, ops_service: NamedDependency[OpsService], settings: NamedDependency[Settings]) -> QueuesReport:
+        """Queue depths, workers online, the outbox backlog, the last token cleanup and, per housekeeping job, its
+        last run and whether it is stale (superusers only).
 
         Always 200 within a few seconds: a broker or worker that does not answer is reported in the body as
         `unavailable` or `none`; on the embedded development broker, queue depths and workers are `not_available`.
         """
-        return ops_service.report()
+        return ops_service.report(job_intervals(settings))
 
 
 class MetricsController(Controller):
