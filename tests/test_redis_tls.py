@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 
 import pytest
+from redbeat.schedulers import get_redis
 from redis.connection import SSLConnection
 
 from app.core.rate_limit import RateLimiter
@@ -13,6 +14,7 @@ from app.core.settings import SettingsError
 from app.core.task_queue import build_api_celery
 from app.ops.broker import BrokerProbe
 from tests.conftest import make_settings
+from workers.celery_app import create_celery_app
 from workers.config import build_config
 
 MANAGED = "rediss://:secret@redis.example.com:6380/0"
@@ -61,6 +63,15 @@ def test_the_rate_limiter_and_the_ops_probe_open_tls_connections() -> None:
     assert storage_pool.connection_kwargs["ssl_cert_reqs"] == ssl.CERT_NONE
     probe_pool = BrokerProbe(settings)._redis.connection_pool  # type: ignore[union-attr]
     assert probe_pool.connection_kwargs["ssl_cert_reqs"] == ssl.CERT_NONE
+
+
+def test_beat_opens_its_lock_and_schedule_connection_with_the_brokers_tls_options() -> None:
+    settings = make_settings("sqlite://", REDIS_URL=MANAGED, REDIS_SSL_CERT_REQS="none")
+    beat_app = create_celery_app(settings)
+    assert beat_app.conf.redbeat_redis_use_ssl == beat_app.conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_NONE}
+    pool = get_redis(beat_app).connection_pool  # RedBeat's own client, built as `celery beat` builds it
+    assert pool.connection_class is SSLConnection
+    assert pool.connection_kwargs["ssl_cert_reqs"] == ssl.CERT_NONE
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,11 @@ EMAIL_TIME_LIMIT = 150
 CLEANUP_SOFT_TIME_LIMIT = 600
 CLEANUP_TIME_LIMIT = 660
 MIN_VISIBILITY_TIMEOUT = 3600
+# Beat ticks at least this often per lock timeout, and each tick extends its lock: the lock lapses (and a standby beat
+# may dispatch) only after this many ticks in a row were missed, not after one slow Redis answer or publish.
+BEAT_TICKS_PER_LOCK_TIMEOUT = 5
+# RedBeat's keys (each entry's last run, the schedule, the lock) in the broker's Redis, named as Inkwell's own.
+BEAT_KEY_PREFIX = "inkwell:beat:"
 
 
 def _visibility_timeout(settings: Settings) -> int:
@@ -65,6 +70,41 @@ def _every(seconds: float, task: str) -> dict[str, Any]:
     # A tick that no worker picked up before the next one is dropped, so a stopped worker does not come back to a
     # pile of identical relay or cleanup runs.
     return {"task": task, "schedule": seconds, "options": {"queue": MAINTENANCE_QUEUE, "expires": seconds}}
+
+
+def _beat(settings: Settings) -> dict[str, Any]:
+    """Beat's schedule and scheduler.
+
+    On Redis it is RedBeat: the schedule and each entry's last run live in Redis, and only the beat holding RedBeat's
+    lock dispatches, so two beats (a deploy overlap, a process type scaled to 2) still run each task once per period.
+    The other one waits, trying the lock once per tick interval. The holder extends the lock to
+    ``BEAT_LOCK_TIMEOUT_SECONDS`` at every tick and releases it on SIGTERM; a holder that dies without a word
+    (SIGKILL, a lost host) leaves it to expire, so a standby takes over within the lock timeout plus one tick interval
+    (30 s by default), and within one tick interval (5 s) after a clean stop. Being in Redis, the last runs also
+    survive a restart on an ephemeral disk. The embedded development broker has no Redis: Celery's file scheduler.
+    """
+    tick = settings.beat_lock_timeout_seconds / BEAT_TICKS_PER_LOCK_TIMEOUT
+    schedule = {
+        "beat_schedule": {
+            "relay-outbox": _every(settings.outbox_relay_interval_seconds, RELAY_OUTBOX_TASK),
+            "cleanup-tokens": _every(settings.token_cleanup_interval_seconds, CLEANUP_TOKENS_TASK),
+        },
+        "beat_max_loop_interval": tick,
+    }
+    if settings.redis_url is None:
+        return {**schedule, "beat_schedule_filename": str(DATA_DIR / "celerybeat-schedule")}
+    return {
+        **schedule,
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": settings.redis_url,
+        # The broker's TLS options (rediss://: the certificate checked as REDIS_SSL_CERT_REQS says).
+        "redbeat_redis_use_ssl": broker_ssl_options(settings),
+        # A Redis that stops answering fails the call within a tick, rather than keep the lock's holder in a call while
+        # its lock lapses. (Set explicitly: RedBeat would otherwise pass the broker's transport options.)
+        "redbeat_redis_options": {"socket_connect_timeout": tick, "socket_timeout": tick},
+        "redbeat_key_prefix": BEAT_KEY_PREFIX,
+        "redbeat_lock_timeout": settings.beat_lock_timeout_seconds,
+    }
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
@@ -119,11 +159,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # late, go back to the queue before the worker exits. (A plain warm shutdown would wait for every task,
         # however long, and be killed mid-task.)
         "worker_soft_shutdown_timeout": settings.worker_soft_shutdown_seconds,
-        "beat_schedule": {
-            "relay-outbox": _every(settings.outbox_relay_interval_seconds, RELAY_OUTBOX_TASK),
-            "cleanup-tokens": _every(settings.token_cleanup_interval_seconds, CLEANUP_TOKENS_TASK),
-        },
-        "beat_schedule_filename": str(DATA_DIR / "celerybeat-schedule"),
+        **_beat(settings),
         "timezone": "UTC",
         "enable_utc": True,
     }

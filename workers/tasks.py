@@ -14,8 +14,8 @@ from app.core.task_queue import (
     REQUEST_ID_TASK_HEADER,
     SEND_EMAIL_TASK,
 )
-from app.emails.service import OutboxService
-from app.maintenance.service import CleanupService
+from app.emails.service import OutboxService, QueuedEmail
+from app.maintenance.service import CleanupService, OutboxRelayService
 from workers.context import WorkerContext
 
 __all__ = ("cleanup_tokens", "relay_outbox", "send_email")
@@ -46,15 +46,17 @@ def send_email(self: Task, outbox_id: str) -> str:
 def relay_outbox(self: Task) -> int:
     """Enqueue outbox rows still pending past their time: those whose enqueue failed, or whose task was lost."""
     context = WorkerContext.of(self.app)
-    with context.session() as session:
-        due = OutboxService(session, context.settings).claim_due(context.settings.outbox_relay_batch_size)
-    for email in due:
+
+    def enqueue(email: QueuedEmail) -> None:
         # The request that wrote the row travels on, so the send is logged under it like a direct enqueue.
         headers = {REQUEST_ID_TASK_HEADER: email.request_id} if email.request_id else None
         self.app.send_task(SEND_EMAIL_TASK, args=[str(email.id)], queue=EMAILS_QUEUE, headers=headers)
-    if due:
-        logger.info("relayed %d pending emails", len(due))
-    return len(due)
+
+    with context.session() as session:
+        relayed = OutboxRelayService(session, context.settings).run(enqueue)
+    if relayed:
+        logger.info("relayed %d pending emails", relayed)
+    return relayed
 
 
 @shared_task(bind=True, name=CLEANUP_TOKENS_TASK)

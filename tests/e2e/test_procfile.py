@@ -203,10 +203,11 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
         assert response.status_code == 200, response.text
         last[:] = [response.json()]
         report = last[0]
-        done = report["outbox"]["pending"] == 0 and report["token_cleanup"] is not None
+        ran = all(job["finished_at"] is not None for job in report["jobs"].values())
+        done = report["outbox"]["pending"] == 0 and ran
         return report if done and report["workers"]["status"] == "ok" else None
 
-    report = _wait_for(settled, "outbox drained, workers online and a cleanup recorded", detail=lambda: last)
+    report = _wait_for(settled, "outbox drained, workers online, a cleanup and a relay recorded", detail=lambda: last)
     assert report["broker"] == {
         "status": "ok",
         "detail": None,
@@ -217,6 +218,8 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
     assert report["outbox"]["sent"] == 2
     assert report["outbox"]["failed"] == 0
     assert len(report["workers"]["online"]) == 1
+    assert set(report["jobs"]) == {"beat", "outbox_relay", "token_cleanup"}
+    assert not any(job["stale"] for job in report["jobs"].values()), report["jobs"]  # beat -> worker -> record
 
     assert client.get("/metrics").status_code == 401
     metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
@@ -236,7 +239,7 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
     assert _metric(text, "inkwell_database_up") == 1
     assert _metric(text, "inkwell_outbox_emails", status="sent") == 2
     assert _metric(text, "inkwell_outbox_oldest_pending_age_seconds") == 0
-    assert _metric(text, "inkwell_last_run_timestamp_seconds", job="token_cleanup") > 0
+    assert _metric(text, "inkwell_last_run_timestamp_seconds", schedule="token_cleanup") > 0
     _task_metrics(client)
     return str(login.json()["access_token"])
 
@@ -260,7 +263,7 @@ def _task_metrics(client: httpx.Client) -> None:
     assert _metric(text, "celery_task_succeeded_total", name=relay, hostname="worker.1") >= 1
     assert _metric(text, "celery_worker_up", hostname="worker.1") == 1
     assert _metric(text, "celery_active_process_count", queue_name="emails") == 2
-    assert _metric(text, "inkwell_last_run_timestamp_seconds", job="beat") > time.time() - 30
+    assert _metric(text, "inkwell_last_run_timestamp_seconds", schedule="beat") > time.time() - 30
     assert _metric(text, "inkwell_task_metrics_available") == 1
 
 

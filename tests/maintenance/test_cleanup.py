@@ -111,7 +111,7 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
         record = session.scalars(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB)).one()
-    assert record.deleted == deleted
+    assert record.counts == deleted
     assert record.started_at <= record.finished_at
 
 
@@ -153,4 +153,4 @@ def test_the_beat_task_runs_on_a_worker_and_records_its_run(migrated: Engine, ow
         time.sleep(0.05)
         with Session(migrated) as session:
             record = session.scalar(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB))
-    assert record.deleted == {"refresh_token": 1, "one_time_token": 0, "email_outbox": 0}
+    assert record.counts == {"refresh_token": 1, "one_time_token": 0, "email_outbox": 0}

@@ -78,8 +78,8 @@ def _exposition(scrape: int, now: float) -> str:
     for job, interval in JOB_INTERVALS.items():
         last_run = now - (STALE_FOR if job == STALE_JOB else 1)
         lines += [
-            f'inkwell_job_interval_seconds{{job="{job}"}} {interval}',
-            f'inkwell_last_run_timestamp_seconds{{job="{job}"}} {last_run}',
+            f'inkwell_run_interval_seconds{{schedule="{job}"}} {interval}',
+            f'inkwell_last_run_timestamp_seconds{{schedule="{job}"}} {last_run}',
         ]
     route = 'method="GET",route="/api/v1/posts"'
     lines += [

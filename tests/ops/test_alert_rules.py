@@ -76,7 +76,7 @@ def test_a_real_prometheus_evaluates_every_rule_and_raises_what_the_state_calls_
     def raised() -> set[tuple[str, str]]:
         alerts = prometheus_server.alerts()
         assert all(alert["labels"]["job"] == SCRAPE_JOB for alert in alerts), alerts
-        return {(alert["labels"]["alertname"], alert["labels"].get("exported_job", "")) for alert in alerts}
+        return {(alert["labels"]["alertname"], alert["labels"].get("schedule", "")) for alert in alerts}
 
     prometheus_server.wait_until(lambda: raised() >= expected, timeout=30, what=f"alerts {expected}")
     assert raised() == expected

@@ -43,8 +43,8 @@ def test_queue_depth_and_outbox_backlog_are_gauges(
     assert age is not None
     assert 0 <= age < 60
     assert "# TYPE celery_queue_length gauge" in text
-    assert _sample(text, "inkwell_last_run_timestamp_seconds", '{job="token_cleanup"}') is None  # never ran
-    assert _sample(text, "inkwell_job_interval_seconds", '{job="token_cleanup"}') == 3600
+    assert _sample(text, "inkwell_last_run_timestamp_seconds", '{schedule="token_cleanup"}') is None  # never ran
+    assert _sample(text, "inkwell_run_interval_seconds", '{schedule="token_cleanup"}') == 3600
     # The HTTP metrics are still there, by route template.
     assert 'inkwell_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"}' in text
 

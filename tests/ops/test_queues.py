@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from celery import Celery
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from app.application import create_app
 from app.core.settings import Settings
-from app.maintenance.service import CleanupService
+from app.core.task_metrics import TaskMetricsRecorder
+from app.maintenance.models import MaintenanceRun
+from app.maintenance.service import CleanupService, OutboxRelayService
 from app.ops.broker import DEADLINE_SECONDS
 from tests.conftest import make_settings
 from tests.factories import API, Accounts
@@ -56,6 +59,12 @@ def test_published_emails_wait_in_the_queue_while_no_worker_runs(
     assert 0 <= outbox["oldest_pending_age_seconds"] < 60
     assert outbox["oldest_pending_at"] is not None
     assert body["token_cleanup"] is None
+    never_ran = {"finished_at": None, "age_seconds": None, "stale": True, "counts": None}
+    assert body["jobs"] == {
+        "outbox_relay": {**never_ran, "interval_seconds": 30.0},
+        "token_cleanup": {**never_ran, "interval_seconds": 3600.0},
+        "beat": {**never_ran, "interval_seconds": 30.0},  # it dispatches the relay, its most frequent entry
+    }
 
 
 def test_a_running_worker_is_online_and_drains_the_queue(
@@ -81,8 +90,47 @@ def test_the_last_token_cleanup_is_reported(
     with Session(migrated) as session:
         CleanupService(session, settings).run()
     cleanup = client.get(QUEUES, headers=admin.headers).json()["token_cleanup"]
+    # The column is counts now; the field clients read is still deleted.
     assert cleanup["deleted"] == {"refresh_token": 0, "one_time_token": 0, "email_outbox": 0}
     assert cleanup["started_at"] <= cleanup["finished_at"]
+
+
+def test_each_job_reports_its_last_run_and_goes_stale_after_three_intervals(
+    client: TestClient[Litestar], accounts: Accounts, settings: Settings, migrated: Engine, empty_broker: redis.Redis
+) -> None:
+    admin = accounts.superuser()
+    with Session(migrated) as session:
+        CleanupService(session, settings).run()
+        OutboxRelayService(session, settings).run(lambda email: None)
+    recorder = TaskMetricsRecorder.from_settings(settings)
+    recorder.ran("beat")  # what beat does each time it dispatches a scheduled task
+    recorder.flush()
+    jobs = client.get(QUEUES, headers=admin.headers).json()["jobs"]
+    assert set(jobs) == {"outbox_relay", "token_cleanup", "beat"}
+    assert jobs["beat"]["stale"] is False
+    assert 0 <= jobs["beat"]["age_seconds"] < 10
+    assert jobs["outbox_relay"]["counts"] == {"relayed": 0}
+    assert jobs["token_cleanup"]["counts"] == {"refresh_token": 0, "one_time_token": 0, "email_outbox": 0}
+    for job, interval in {"outbox_relay": 30.0, "token_cleanup": 3600.0}.items():
+        assert jobs[job]["interval_seconds"] == interval
+        assert jobs[job]["finished_at"] is not None
+        assert 0 <= jobs[job]["age_seconds"] < 10
+        assert jobs[job]["stale"] is False
+
+    # The relay last finished a little more than three of its intervals ago, the cleanup a little less.
+    now = datetime.now(UTC)
+    with Session(migrated) as session:
+        for job, age in {"outbox_relay": 3 * 30 + 5, "token_cleanup": 3 * 3600 - 60}.items():
+            finished_at = now - timedelta(seconds=age)
+            session.execute(
+                update(MaintenanceRun)
+                .where(MaintenanceRun.job == job)
+                .values(started_at=finished_at, finished_at=finished_at)
+            )
+        session.commit()
+    jobs = client.get(QUEUES, headers=admin.headers).json()["jobs"]
+    assert (jobs["outbox_relay"]["stale"], jobs["token_cleanup"]["stale"]) == (True, False)
+    assert 95 <= jobs["outbox_relay"]["age_seconds"] < 105
 
 
 @pytest.fixture

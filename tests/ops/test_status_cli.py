@@ -13,8 +13,12 @@ import redis
 from celery import Celery
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from app.core.settings import Settings
+from app.core.task_metrics import TaskMetricsRecorder
+from app.maintenance.service import CleanupService, OutboxRelayService
 from app.ops.broker import DEADLINE_SECONDS
 from app.ops.schemas import QueuesReport
 from tests.conftest import process_environment
@@ -75,12 +79,25 @@ def test_waiting_emails_are_shown_and_no_worker_is_exit_status_1(
     assert rows["outbox"][1].startswith("2 pending, the oldest for ")
     assert rows["outbox"][1].endswith("; 0 sent; 0 failed")
     assert rows["token cleanup"] == ("", "never ran")
-    assert result.stderr.strip().splitlines()[-1] == "inkwell: needs attention: workers: none"
+    assert rows["job beat"] == ("stale", "never ran, every 30 s")
+    stale = "jobs.outbox_relay: stale, jobs.token_cleanup: stale, jobs.beat: stale"
+    assert result.stderr.strip().splitlines()[-1] == f"inkwell: needs attention: workers: none, {stale}"
 
 
 def test_every_part_ok_is_exit_status_0(
-    accounts: Accounts, client: TestClient[Litestar], worker: Celery, settings: Settings, tmp_path: Path
+    accounts: Accounts,
+    client: TestClient[Litestar],
+    worker: Celery,
+    settings: Settings,
+    migrated: Engine,
+    tmp_path: Path,
 ) -> None:
+    with Session(migrated) as session:  # every scheduled job has just run
+        CleanupService(session, settings).run()
+        OutboxRelayService(session, settings).run(lambda email: None)
+    recorder = TaskMetricsRecorder.from_settings(settings)
+    recorder.ran("beat")
+    recorder.flush()
     accounts.register()
     admin = accounts.superuser()
     deadline = time.monotonic() + 15
@@ -96,6 +113,7 @@ def test_every_part_ok_is_exit_status_0(
     assert rows["workers"][1] == ", ".join(from_api["workers"]["online"])
     assert rows["queue emails"] == ("", "0 waiting")
     assert rows["outbox"] == ("", "0 pending; 2 sent; 0 failed")
+    assert rows["job beat"][0] == "ok"
     assert "needs attention" not in result.stderr
 
 

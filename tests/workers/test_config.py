@@ -41,6 +41,22 @@ def test_beat_schedule_comes_from_the_settings() -> None:
     assert all(entry["options"]["queue"] == "maintenance" for entry in schedule.values())
 
 
+def test_on_redis_beat_schedules_through_redbeat_behind_a_lock() -> None:
+    settings = make_settings("sqlite://", REDIS_URL="redis://127.0.0.1:6379/3", BEAT_LOCK_TIMEOUT_SECONDS="10")
+    config = build_config(settings)
+    assert config["beat_scheduler"] == "redbeat.RedBeatScheduler"
+    assert config["redbeat_redis_url"] == "redis://127.0.0.1:6379/3"
+    assert config["redbeat_key_prefix"] == "inkwell:beat:"
+    assert config["redbeat_redis_use_ssl"] is None  # redis://: no TLS
+    # The lock outlives several ticks, each of which extends it.
+    assert config["redbeat_lock_timeout"] == 10
+    assert config["beat_max_loop_interval"] == 2
+    assert build_config(make_settings("sqlite://"))["redbeat_lock_timeout"] == 25  # takeover within 30 s
+    # Each tick is dropped if no worker took it before the next one (the same entries as on the file scheduler).
+    relay = config["beat_schedule"]["relay-outbox"]
+    assert relay["options"] == {"queue": "maintenance", "expires": settings.outbox_relay_interval_seconds}
+
+
 def test_without_redis_the_broker_is_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings({}, env_file=None)
@@ -49,6 +65,8 @@ def test_without_redis_the_broker_is_embedded(tmp_path: Path, monkeypatch: pytes
     assert config["broker_transport_options"] == {}
     assert config["worker_enable_remote_control"] is False
     assert config["worker_send_task_events"] is False  # events need fanout too
+    assert "beat_scheduler" not in config  # Celery's file scheduler, in the data folder
+    assert config["beat_schedule_filename"] == "var/celerybeat-schedule"
     assert create_celery_app(settings).conf.broker_url == settings.broker_url
 
 

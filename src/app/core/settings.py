@@ -94,6 +94,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     # see workers/config.py). Shorter means a killed worker's task is retried sooner, but a retry waiting longer than
     # this for its countdown is delivered twice (harmless: tasks are idempotent).
     broker_visibility_timeout_seconds: PositiveInt | None = None
+    # On Redis, beat holds a lock that expires this long after its last tick (see workers/config.py): a second beat
+    # waits for it, and takes over at most this long plus a fifth of it after the first one dies without releasing it.
+    beat_lock_timeout_seconds: PositiveInt = 25
     # On SIGTERM a worker lets running tasks finish for this long, then requeues the rest (see workers/config.py).
     # Heroku kills a process 30 s after SIGTERM, so stay well below that.
     worker_soft_shutdown_seconds: Annotated[float, msgspec.Meta(ge=0, lt=30)] = 20.0

@@ -13,11 +13,13 @@ __all__ = ("MaintenanceRun",)
 
 
 class MaintenanceRun(UUIDv7Base):
-    """The latest run of ``job``: when it started and finished and what it deleted, per table."""
+    """The latest run of ``job``: when it started and finished, and what it counted (the cleanup: rows deleted per
+    table; the relay: ``relayed``).
+    """
 
     __tablename__ = "maintenance_run"
 
     job: Mapped[str] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     finished_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
-    deleted: Mapped[dict[str, int]] = mapped_column(JsonB, default=dict)
+    counts: Mapped[dict[str, int]] = mapped_column(JsonB, default=dict)

@@ -1,4 +1,8 @@
-"""Token cleanup: deletes in small committed batches, so it never holds long locks and two runs can overlap."""
+"""The housekeeping jobs beat runs, each recording its last run in ``maintenance_run``.
+
+Token cleanup deletes in small committed batches, so it never holds long locks and two runs can overlap; the outbox
+relay hands pending emails past their time back to the workers.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +17,40 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import OneTimeToken, RefreshToken
 from app.emails.models import EmailOutbox, EmailStatus
+from app.emails.service import OutboxService
 from app.maintenance.models import MaintenanceRun
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import CursorResult
     from sqlalchemy.orm import Session
 
     from app.core.settings import Settings
+    from app.emails.service import QueuedEmail
 
-__all__ = ("CLEANUP_JOB", "CleanupService")
+__all__ = ("CLEANUP_JOB", "RELAY_JOB", "CleanupService", "OutboxRelayService", "record_run")
 
 logger = logging.getLogger(__name__)
 
 CLEANUP_JOB = "token_cleanup"
+RELAY_JOB = "outbox_relay"
 TokenModel = type[RefreshToken] | type[OneTimeToken] | type[EmailOutbox]
+
+
+def record_run(session: Session, job: str, started_at: datetime, counts: dict[str, int]) -> None:
+    """Upsert ``job``'s row with a run that started at ``started_at`` and finished now, and commit it.
+
+    Concurrent runs each leave a complete record; the last one wins.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {"started_at": started_at, "finished_at": datetime.now(UTC), "counts": counts}
+    session.execute(
+        dialect.insert(MaintenanceRun)
+        .values(job=job, **values)
+        .on_conflict_do_update(index_elements=[MaintenanceRun.job], set_=values)
+    )
+    session.commit()
 
 
 class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
@@ -69,7 +93,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
                 EmailOutbox, (EmailOutbox.status == EmailStatus.SENT) & (EmailOutbox.sent_at < now - self.retention)
             ),
         }
-        self._record(started_at, deleted)
+        record_run(self.repository.session, CLEANUP_JOB, started_at, deleted)
         return deleted
 
     def _delete(self, model: TokenModel, criterion: ColumnElement[bool]) -> int:
@@ -90,14 +114,25 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
             if result.rowcount < self.batch_size:
                 return total
 
-    def _record(self, started_at: datetime, deleted: dict[str, int]) -> None:
-        """Upsert this job's row: concurrent runs each leave a complete record, the last one wins."""
-        session = self.repository.session
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        values = {"started_at": started_at, "finished_at": datetime.now(UTC), "deleted": deleted}
-        session.execute(
-            dialect.insert(MaintenanceRun)
-            .values(job=CLEANUP_JOB, **values)
-            .on_conflict_do_update(index_elements=[MaintenanceRun.job], set_=values)
-        )
-        session.commit()
+
+class OutboxRelayService:
+    """The outbox relay: pending rows past their time (their enqueue failed, or their task was lost) go to the
+    workers again, and the run is recorded as ``outbox_relay`` with the number relayed.
+    """
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.outbox = OutboxService(session, settings)
+        self.batch_size = settings.outbox_relay_batch_size
+
+    def run(self, enqueue: Callable[[QueuedEmail], object]) -> int:
+        """Claim up to a batch of due rows, hand each to ``enqueue``, record the run; return how many were relayed.
+
+        A run whose ``enqueue`` raises is not recorded: the claimed rows come due again after the relay delay.
+        """
+        started_at = datetime.now(UTC)
+        due = self.outbox.claim_due(self.batch_size)
+        for email in due:
+            enqueue(email)
+        record_run(self.session, RELAY_JOB, started_at, {"relayed": len(due)})
+        return len(due)

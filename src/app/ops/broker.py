@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from app.core.redis import redis_client
+from app.core.task_metrics import HEARTBEATS_KEY
 from app.core.task_queue import QUEUES, build_api_celery
-from app.ops.schemas import BrokerReport, WorkersReport
+from app.ops.schemas import WorkersReport
 from app.ops.snapshot import TASK_METRICS_KEYS, BrokerSnapshot
 
 if TYPE_CHECKING:
@@ -69,8 +70,8 @@ class BrokerProbe:
         return self._executor.submit(call).result(timeout=DEADLINE_SECONDS)
 
     def snapshot(self, *, task_metrics: bool) -> BrokerSnapshot:
-        """Queue depths, unacknowledged messages, the oldest message per queue and, with ``task_metrics``, the
-        task metrics hashes: one pipelined round trip, however many tasks ran.
+        """Queue depths, unacknowledged messages, the oldest message per queue, beat's last run and, with
+        ``task_metrics``, the task metrics hashes: one pipelined round trip, however many tasks ran.
 
         Raises:
             BrokerUnavailable: on the embedded development broker, or when Redis does not answer in time.
@@ -86,6 +87,7 @@ class BrokerProbe:
                         pipe.llen(key)
                         pipe.lindex(key, -1)  # kombu pushes on the left and pops on the right: the oldest
                 pipe.hlen(Channel.unacked_key)
+                pipe.hgetall(HEARTBEATS_KEY)
                 if task_metrics:
                     for key in TASK_METRICS_KEYS:
                         pipe.hgetall(key)
@@ -96,19 +98,6 @@ class BrokerProbe:
             return self._bounded(read)
         except Exception as exc:
             raise BrokerUnavailable("unavailable", _failure(exc)) from exc
-
-    def queues(self) -> BrokerReport:
-        """Messages waiting per queue, how long the oldest has waited, and messages taken but not acknowledged."""
-        try:
-            snapshot = self.snapshot(task_metrics=False)
-        except BrokerUnavailable as exc:
-            return BrokerReport(status=exc.status, detail=exc.detail)
-        return BrokerReport(
-            status="ok",
-            queues=snapshot.depths,
-            oldest_message_age_seconds=snapshot.oldest_ages,
-            unacked=snapshot.unacked,
-        )
 
     def workers(self) -> WorkersReport:
         """The workers that answered a broadcast ping within :data:`PING_TIMEOUT_SECONDS`."""

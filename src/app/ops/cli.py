@@ -23,8 +23,8 @@ from app.core.database import build_engine
 from app.core.settings import Settings, SettingsError, get_settings
 from app.ops.assets import ALERT_RULES, DASHBOARD, read_asset
 from app.ops.broker import BrokerProbe
-from app.ops.schemas import BrokerReport, CleanupReport, OutboxReport, QueuesReport, WorkersReport
-from app.ops.service import OpsService
+from app.ops.schemas import BrokerReport, CleanupReport, JobReport, OutboxReport, QueuesReport, WorkersReport
+from app.ops.service import OpsService, schedule_intervals
 
 __all__ = ("ops", "problems", "render")
 
@@ -79,11 +79,21 @@ def _generic_rows(name: str, section: Any) -> list[Row]:
     return [(name, str(status), details)]
 
 
+def _jobs_rows(jobs: dict[str, JobReport], _: datetime) -> list[Row]:
+    rows: list[Row] = []
+    for job, report in jobs.items():
+        ran = "never ran" if report.age_seconds is None else f"ran {_duration(report.age_seconds)} ago"
+        every = f"every {_duration(report.interval_seconds)}"
+        rows.append((f"job {job}", "stale" if report.stale else "ok", f"{ran}, {every}"))
+    return rows
+
+
 SECTIONS: dict[str, Callable[[Any, datetime], list[Row]]] = {
     "broker": _broker_rows,
     "workers": _workers_rows,
     "outbox": _outbox_rows,
     "token_cleanup": _token_cleanup_rows,
+    "jobs": _jobs_rows,
 }
 
 
@@ -107,10 +117,12 @@ def render(report: QueuesReport) -> Table:
 
 
 def problems(value: object, path: str = "") -> list[str]:
-    """Every part of the report, at any depth, whose ``status`` needs attention, as ``part: status``."""
+    """Every part of the report, at any depth, whose ``status`` needs attention or that is ``stale``, as
+    ``part: status``.
+    """
     children: Any
     if isinstance(value, msgspec.Struct):
-        status = getattr(value, "status", None)
+        status = "stale" if getattr(value, "stale", False) else getattr(value, "status", None)
         found = [f"{path}: {status}"] if status is not None and status not in HEALTHY else []
         children = ((field.name, getattr(value, field.name)) for field in msgspec.structs.fields(value))
     elif isinstance(value, dict):
@@ -129,7 +141,7 @@ def read_report(settings: Settings) -> QueuesReport:
     engine = build_engine(settings)
     try:
         with Session(engine) as session:
-            return OpsService(session, BrokerProbe(settings)).report()
+            return OpsService(session, BrokerProbe(settings), schedule_intervals(settings)).report()
     finally:
         engine.dispose()
 

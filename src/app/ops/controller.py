@@ -33,7 +33,8 @@ class OpsController(Controller):
         sync_to_thread=True,
     )
     def queues(self, ops_service: NamedDependency[OpsService]) -> QueuesReport:
-        """Queue depths, workers online, the outbox backlog and the last token cleanup (superusers only).
+        """Queue depths, workers online, the outbox backlog, the last token cleanup and, per housekeeping job, its
+        last run and whether it is stale (superusers only).
 
         Always 200 within a few seconds: a broker or worker that does not answer is reported in the body as
         `unavailable` or `none`; on the embedded development broker, queue depths and workers are `not_available`.

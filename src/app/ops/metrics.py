@@ -18,9 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.emails.models import EmailStatus
-from app.maintenance.service import CLEANUP_JOB
 from app.ops.broker import BrokerUnavailable
-from app.ops.service import OpsService
+from app.ops.service import OpsService, schedule_intervals
 from app.ops.task_metrics import celery_metric_families
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ __all__ = ("OpsMetrics",)
 logger = logging.getLogger(__name__)
 
 PREFIX = "inkwell"
-BEAT_JOB = "beat"
 BROKER_UP_HELP = "1 if the broker (Redis) answered this scrape, else 0"
 TASK_METRICS_HELP = "1 if the celery_* task metrics are shared through Redis, 0 on the embedded development broker"
 
@@ -52,47 +50,47 @@ class _OpsCollector(Collector):
     def __init__(self, engine: Engine, probe: BrokerProbe, settings: Settings) -> None:
         self.engine = engine
         self.probe = probe
-        self.settings = settings
+        self.task_metrics = settings.task_metrics_enabled
+        self.intervals = schedule_intervals(settings)
 
     def collect(self) -> Iterator[Metric]:
-        last_runs = _gauge("last_run_timestamp_seconds", "When a scheduled job last ran (Unix time)", labels=["job"])
-        intervals = _gauge(
-            "job_interval_seconds",
-            "How often a scheduled job is meant to run (its staleness yardstick)",
-            labels=["job"],
+        # Labelled "schedule", not "job": Prometheus keeps "job" for the scrape job and would rename this one.
+        last_runs = _gauge(
+            "last_run_timestamp_seconds", "When a scheduled job last ran (Unix time)", labels=["schedule"]
         )
-        intervals.add_metric([CLEANUP_JOB], self.settings.token_cleanup_interval_seconds)
-        yield from self._broker(last_runs, intervals)
-        yield from self._database(last_runs)
+        intervals = _gauge(
+            "run_interval_seconds",
+            "How often a scheduled job is meant to run: its staleness yardstick",
+            labels=["schedule"],
+        )
+        for schedule, seconds in self.intervals.items():
+            intervals.add_metric([schedule], seconds)
+        runs: dict[str, float] = {}
+        yield from self._broker(runs)
+        yield from self._database(runs)
+        for schedule, at in sorted(runs.items()):
+            last_runs.add_metric([schedule], at)
         yield last_runs
         yield intervals
 
-    def _broker(self, last_runs: GaugeMetricFamily, intervals: GaugeMetricFamily) -> Iterator[Metric]:
-        with_tasks = self.settings.task_metrics_enabled
+    def _broker(self, runs: dict[str, float]) -> Iterator[Metric]:
         try:
-            snapshot = self.probe.snapshot(task_metrics=with_tasks)
+            snapshot = self.probe.snapshot(task_metrics=self.task_metrics)
         except BrokerUnavailable as exc:
             yield _gauge("task_metrics_available", TASK_METRICS_HELP, 0)
             if exc.status == "unavailable":
                 yield _gauge("broker_up", BROKER_UP_HELP, 0)
             return
         yield _gauge("broker_up", BROKER_UP_HELP, 1)
-        yield _gauge("task_metrics_available", TASK_METRICS_HELP, int(with_tasks))
+        yield _gauge("task_metrics_available", TASK_METRICS_HELP, int(self.task_metrics))
         yield from celery_metric_families(snapshot)
-        for job, at in snapshot.last_runs.items():
-            last_runs.add_metric([job], at)
-        if with_tasks:
-            # Beat's heartbeat travels with the task metrics. It dispatches its most frequent entry this often.
-            settings = self.settings
-            intervals.add_metric(
-                [BEAT_JOB], min(settings.outbox_relay_interval_seconds, settings.token_cleanup_interval_seconds)
-            )
+        runs.update(snapshot.last_runs)
 
-    def _database(self, last_runs: GaugeMetricFamily) -> Iterator[Metric]:
+    def _database(self, runs: dict[str, float]) -> Iterator[Metric]:
         try:
             with Session(self.engine) as session:
-                service = OpsService(session, self.probe)
-                outbox, cleanup = service.outbox(), service.last_cleanup()
+                service = OpsService(session, self.probe, self.intervals)
+                outbox, last_runs = service.outbox(), service.last_runs()
         except SQLAlchemyError as exc:
             logger.warning("metrics: the database did not answer: %s", exc)
             yield _gauge("database_up", "1 if the database answered this scrape, else 0", 0)
@@ -108,8 +106,7 @@ class _OpsCollector(Collector):
             "Age of the oldest pending email (0 when none is pending): how far behind delivery is",
             outbox.oldest_pending_age_seconds or 0.0,
         )
-        if cleanup is not None:
-            last_runs.add_metric([CLEANUP_JOB], cleanup.finished_at.timestamp())
+        runs.update({job: run.finished_at.timestamp() for job, run in last_runs.items()})
 
 
 class OpsMetrics:

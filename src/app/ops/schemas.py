@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ("BrokerReport", "CleanupReport", "OutboxReport", "QueuesReport", "WorkersReport")
+__all__ = ("BrokerReport", "CleanupReport", "JobReport", "JobRun", "OutboxReport", "QueuesReport", "WorkersReport")
 
 
 class BrokerReport(msgspec.Struct, kw_only=True):
@@ -49,9 +49,34 @@ class CleanupReport(msgspec.Struct, kw_only=True):
     deleted: dict[str, int]
 
 
+class JobRun(msgspec.Struct, kw_only=True, frozen=True):
+    """The last recorded run of one housekeeping job and what it counted."""
+
+    started_at: datetime
+    finished_at: datetime
+    counts: dict[str, int]
+
+
+class JobReport(msgspec.Struct, kw_only=True):
+    """One job beat runs: when it last finished, and whether that is too long ago for its interval.
+
+    ``stale``: it never ran, or its last run finished more than three intervals ago (beat, the workers or the job
+    itself are not keeping up). ``counts``: what the last run counted (the relay: ``relayed``; the cleanup: rows
+    deleted per table).
+    """
+
+    finished_at: datetime | None
+    age_seconds: float | None
+    interval_seconds: float
+    stale: bool
+    counts: dict[str, int] | None = None
+
+
 class QueuesReport(msgspec.Struct, kw_only=True):
     checked_at: datetime
     broker: BrokerReport
     workers: WorkersReport
     outbox: OutboxReport
     token_cleanup: CleanupReport | None
+    # Per job (outbox_relay, token_cleanup).
+    jobs: dict[str, JobReport]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
@@ -10,18 +10,18 @@ from kombu.transport.redis import PRIORITY_STEPS
 
 from app.core.task_metrics import (
     COUNTERS_KEY,
-    HEARTBEATS_KEY,
     HISTOGRAMS_KEY,
     PUBLISHED_AT_HEADER,
     WORKERS_KEY,
     WorkerState,
 )
 from app.core.task_queue import QUEUES
+from app.ops.schemas import JobRun
 
 __all__ = ("TASK_METRICS_KEYS", "BrokerSnapshot")
 
-# Read in this order, after the queues: see BrokerProbe.snapshot.
-TASK_METRICS_KEYS: Final = (COUNTERS_KEY, HISTOGRAMS_KEY, WORKERS_KEY, HEARTBEATS_KEY)
+# Read in this order, after the queues and the last runs: see BrokerProbe.snapshot.
+TASK_METRICS_KEYS: Final = (COUNTERS_KEY, HISTOGRAMS_KEY, WORKERS_KEY)
 
 
 class _Envelope(msgspec.Struct):
@@ -71,7 +71,7 @@ class BrokerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_replies(cls, replies: list[Any], *, task_metrics: bool, now: float) -> BrokerSnapshot:
         """Build it from the pipeline's replies: per queue and priority a length and the oldest message, then the
-        unacknowledged count, then (with ``task_metrics``) the hashes of :data:`TASK_METRICS_KEYS`.
+        unacknowledged count, the last runs, then (with ``task_metrics``) the hashes of :data:`TASK_METRICS_KEYS`.
         """
         per_queue = 2 * len(PRIORITY_STEPS)
         depths: dict[str, int] = {}
@@ -82,18 +82,28 @@ class BrokerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
             ready = [_ready_at(message) for message in lengths_and_oldest[1::2] if message is not None]
             if None not in ready:
                 oldest_ages[queue] = max((max(0.0, now - at) for at in ready if at is not None), default=0.0)
-        rest = replies[len(QUEUES) * per_queue :]
-        unacked = int(rest[0])
-        if not task_metrics:
-            return cls(taken_at=now, depths=depths, oldest_ages=oldest_ages, unacked=unacked)
-        counters, histograms, workers, last_runs = rest[1:]
-        return cls(
+        unacked, last_runs, *task_hashes = replies[len(QUEUES) * per_queue :]
+        snapshot = cls(
             taken_at=now,
             depths=depths,
             oldest_ages=oldest_ages,
-            unacked=unacked,
+            unacked=int(unacked),
+            last_runs={job.decode(): float(at) for job, at in last_runs.items()},
+        )
+        if not task_metrics:
+            return snapshot
+        counters, histograms, workers = task_hashes
+        return msgspec.structs.replace(
+            snapshot,
             counters=_decode_hash(counters),
             histograms=_decode_hash(histograms),
             workers={host.decode(): msgspec.json.decode(state, type=WorkerState) for host, state in workers.items()},
-            last_runs={job.decode(): float(at) for job, at in last_runs.items()},
         )
+
+    def job_runs(self) -> dict[str, JobRun]:
+        """The last runs recorded in Redis (beat's), as the database's are reported."""
+        runs = {}
+        for job, at in self.last_runs.items():
+            moment = datetime.fromtimestamp(at, UTC)
+            runs[job] = JobRun(started_at=moment, finished_at=moment, counts={})
+        return runs
