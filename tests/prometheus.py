@@ -6,6 +6,7 @@ ends, whatever happened in it.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -18,7 +19,7 @@ import httpx
 
 from tests.servers import free_port
 
-__all__ = ("Prometheus", "prometheus", "scrape_config")
+__all__ = ("Prometheus", "dashboard_panels", "dashboard_queries", "prometheus", "scrape_config")
 
 T = TypeVar("T")
 
@@ -38,6 +39,25 @@ def scrape_config(job: str, url: str, *, bearer_token: str | None = None) -> dic
     if bearer_token is not None:
         config["authorization"] = {"type": "Bearer", "credentials": bearer_token}
     return config
+
+
+def dashboard_panels(dashboard: Path) -> list[dict[str, Any]]:
+    """Every panel of a Grafana dashboard file but the rows, including those inside a collapsed row."""
+    panels: list[dict[str, Any]] = []
+    for panel in json.loads(dashboard.read_text())["panels"]:
+        panels += panel.get("panels", []) if panel["type"] == "row" else [panel]
+    return panels
+
+
+def dashboard_queries(dashboard: Path, variables: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(panel title, PromQL)`` of every target, its ``$variables`` replaced as Grafana would: by ``variables``,
+    ``.*`` ("All") for the others.
+    """
+    return [
+        (panel["title"], re.sub(r"\$(\w+)", lambda match: variables.get(match.group(1), ".*"), target["expr"]))
+        for panel in dashboard_panels(dashboard)
+        for target in panel["targets"]
+    ]
 
 
 class Prometheus:

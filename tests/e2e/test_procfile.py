@@ -4,6 +4,10 @@ platform runs them, against PostgreSQL (a Heroku-style ``postgres://`` URL), Red
 A client registers, receives and follows the verification link, logs in, writes and lists posts; the ops endpoint
 and the metrics show that traffic; one request id is followed from the web log to the worker's "sent" line; no
 secret reaches any log; and SIGTERM to every process group stops each process cleanly within Heroku's 30 s.
+
+A real Prometheus scrapes ``web`` with the bearer token all along, with the shipped alert rules (their ``for:``
+shortened): its query API returns the task counters, it accepts every query of the shipped dashboard, and stopping
+the worker makes the no-worker alert fire.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import yaml
 
 from tests.conftest import DATABASE_PREFIX, REDIS_URL, _postgres_database
 from tests.mail import SMTPServer, token_in
@@ -30,7 +35,8 @@ from tests.procfile import (
     run_to_completion,
     stop_all,
 )
-from tests.servers import free_port
+from tests.prometheus import Prometheus, dashboard_queries, prometheus, scrape_config
+from tests.servers import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +45,8 @@ SUPERUSER = ("ops@example.com", "superuser-pass-e2e")
 PASSWORD = "e2e-secret-password-91"
 METRICS_TOKEN = "e2e-metrics-token-0123456789"
 LIST_REQUESTS = 20
+ASSETS = REPO_ROOT / "src" / "app" / "ops" / "assets"
+SCRAPE_JOB = "inkwell-celery"
 
 
 @pytest.fixture
@@ -112,7 +120,7 @@ def _metric(text: str, metric: str, /, **labels: str) -> float:
 
 
 def test_procfile_processes_serve_a_user_and_stop_cleanly(
-    platform: dict[str, str], smtp_server: SMTPServer, tmp_path: Path
+    platform: dict[str, str], smtp_server: SMTPServer, tmp_path: Path, prometheus_binary: str
 ) -> None:
     commands = read_procfile()
     assert set(commands) >= {"web", "worker", "beat", "release", "flower"}
@@ -126,14 +134,21 @@ def test_procfile_processes_serve_a_user_and_stop_cleanly(
     ]
     web, worker, beat, _ = processes
     exit_codes: dict[str, int | None] = {}
+    base = f"http://127.0.0.1:{platform['PORT']}"
+    scrape = scrape_config(SCRAPE_JOB, f"{base}/metrics", bearer_token=METRICS_TOKEN)
     try:
-        base = f"http://127.0.0.1:{platform['PORT']}"
-        with httpx.Client(base_url=base, timeout=10) as client:
+        with (
+            httpx.Client(base_url=base, timeout=10) as client,
+            prometheus(prometheus_binary, scrape_configs=[scrape], rule_files=[_quick_rules(tmp_path)]) as server,
+        ):
             _wait_for(lambda: client.get("/health").status_code == 200, "web answers")
             secrets = _user_journey(client, smtp_server, web, worker)
             secrets += [_ops_and_metrics(client, beat), METRICS_TOKEN]
+            _prometheus_sees_the_tasks(server)
+            exit_codes = stop_all([worker])
+            _no_worker_alert_fires(server)
         _flower_needs_its_password(flower_port)
-        exit_codes = stop_all(processes)
+        exit_codes |= stop_all([process for process in processes if process is not worker])
     except BaseException:
         stop_all(processes)
         for process in processes:
@@ -265,6 +280,45 @@ def _task_metrics(client: httpx.Client) -> None:
     assert _metric(text, "celery_active_process_count", queue_name="emails") == 2
     assert _metric(text, "inkwell_last_run_timestamp_seconds", schedule="beat") > time.time() - 30
     assert _metric(text, "inkwell_task_metrics_available") == 1
+
+
+def _quick_rules(tmp_path: Path) -> Path:
+    """The shipped alert rules with every ``for:`` cut to one evaluation, so an alert fires within the test."""
+    rules = yaml.safe_load((ASSETS / "alert-rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = "0s"
+    path = tmp_path / "alert-rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+def _prometheus_sees_the_tasks(server: Prometheus) -> None:
+    """What the workers counted, scraped from ``web``, is in Prometheus; every dashboard query is accepted."""
+
+    def sent() -> list[dict[str, Any]]:
+        answer = server.query(f'sum(celery_task_succeeded_total{{job="{SCRAPE_JOB}",name="workers.tasks.send_email"}})')
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result if result and float(result[0]["value"][1]) == 2 else []
+
+    server.wait_until(sent, timeout=30, what="two succeeded send_email tasks")
+    time.sleep(2)  # two more evaluations of the rules on that data
+    assert not any(alert["labels"]["alertname"] == "InkwellNoWorkerUp" for alert in server.alerts())
+    for title, expr in dashboard_queries(ASSETS / "dashboard.json", {"__rate_interval": "1m", "job": SCRAPE_JOB}):
+        answer = server.query(expr)
+        assert answer["status"] == "success", (title, expr, answer)
+
+
+def _no_worker_alert_fires(server: Prometheus) -> None:
+    def firing() -> list[dict[str, Any]]:
+        return [
+            alert
+            for alert in server.alerts()
+            if alert["labels"]["alertname"] == "InkwellNoWorkerUp" and alert["state"] == "firing"
+        ]
+
+    alert = server.wait_until(firing, timeout=30, what="InkwellNoWorkerUp firing after the worker stopped")
+    assert alert[0]["labels"]["severity"] == "critical"
 
 
 def _flower_needs_its_password(port: str) -> None:

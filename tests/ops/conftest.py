@@ -25,7 +25,7 @@ DASHBOARD_FILE = ASSETS / "dashboard.json"
 SCRAPE_JOB = "inkwell-celery"
 SCRAPE_TOKEN = "contract-scrape-token"
 
-WORKER = 'hostname="celery@worker.1"'
+WORKER = 'hostname="worker.1"'
 TASKS = (
     ('name="workers.tasks.send_email"', 'queue_name="emails"'),
     ('name="workers.tasks.relay_outbox"', 'queue_name="maintenance"'),

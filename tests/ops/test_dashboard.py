@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from tests.ops.conftest import DASHBOARD_FILE, SCRAPE_JOB
-from tests.prometheus import Prometheus
+from tests.prometheus import Prometheus, dashboard_panels, dashboard_queries
 
 # What Grafana would put in place of the variables: its rate interval, the scrape job, "All" for the others.
 VARIABLES = {"__rate_interval": "5m", "job": SCRAPE_JOB}
@@ -20,18 +20,6 @@ def _dashboard() -> dict[str, Any]:
     return dashboard
 
 
-def _panels() -> list[dict[str, Any]]:
-    """Every panel but the rows, including those inside a collapsed row."""
-    panels: list[dict[str, Any]] = []
-    for panel in _dashboard()["panels"]:
-        panels += panel.get("panels", []) if panel["type"] == "row" else [panel]
-    return panels
-
-
-def _substituted(expr: str) -> str:
-    return re.sub(r"\$(\w+)", lambda match: VARIABLES.get(match.group(1), ".*"), expr)
-
-
 def test_the_dashboard_has_its_variables_and_a_query_in_every_panel() -> None:
     dashboard = _dashboard()
     assert dashboard["schemaVersion"] >= 39
@@ -39,7 +27,7 @@ def test_the_dashboard_has_its_variables_and_a_query_in_every_panel() -> None:
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     assert variables["job"]["current"]["value"] == SCRAPE_JOB
-    panels = _panels()
+    panels = dashboard_panels(DASHBOARD_FILE)
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
     for panel in panels:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
@@ -52,12 +40,10 @@ def test_the_dashboard_has_its_variables_and_a_query_in_every_panel() -> None:
 
 def test_every_query_is_accepted_by_a_real_prometheus_and_finds_data(prometheus_server: Prometheus) -> None:
     failures = []
-    for panel in _panels():
-        for target in panel["targets"]:
-            expr = _substituted(target["expr"])
-            answer = prometheus_server.query(expr)
-            if answer["status"] != "success":
-                failures.append((panel["title"], expr, answer.get("error")))
-            elif not answer["data"]["result"]:
-                failures.append((panel["title"], expr, "no data"))
+    for title, expr in dashboard_queries(DASHBOARD_FILE, VARIABLES):
+        answer = prometheus_server.query(expr)
+        if answer["status"] != "success":
+            failures.append((title, expr, answer.get("error")))
+        elif not answer["data"]["result"]:
+            failures.append((title, expr, "no data"))
     assert failures == []
