@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -216,3 +218,27 @@ def test_counts_survive_a_redis_outage_and_never_go_backwards(private_redis: str
     recorder.close()
     assert list(_counters(client).values()) == [b"3"]
     client.close()
+
+
+def test_a_forked_child_never_flushes_or_waits_for_its_parents_buffer(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Celery's prefork pool forks while the parent's flusher may hold the buffer's lock; the child's copy of that
+    lock would stay locked forever, and its copy of the buffer is the parent's to flush."""
+    redis_client.flushdb()
+    recorder = TaskMetricsRecorder.from_settings(make_settings(f"sqlite:///{tmp_path}/unused.sqlite3"))
+    recorder.count("sent", SEND, "web.1", EMAILS_QUEUE)
+    with recorder._lock:  # as if the parent's flusher were mid-flush at the fork
+        pid = os.fork()
+        if pid == 0:  # the child: flushing at its exit must return at once, sending nothing
+            recorder.flush()
+            os._exit(0)
+    deadline = time.monotonic() + 10
+    while (waited := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the child's flush waited for its parent's lock")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
+    recorder.close()
+    assert [int(value) for value in _counters(redis_client).values()] == [1]  # once, by the parent

@@ -248,7 +248,8 @@ class TaskMetricsRecorder:
         (the reply was lost, or came after the timeout), the id makes the second application a no-op.
         """
         apply = self._apply
-        if apply is None:
+        if apply is None or self._pid != os.getpid():
+            # Nothing counted in this process yet: what the buffer holds, and the lock's state, are a parent's.
             return
         with self._lock:
             if self._pending is None and self._deltas:
