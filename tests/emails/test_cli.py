@@ -3,11 +3,13 @@ process configured by its environment alone, on the real database and broker."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -16,6 +18,8 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 
 from app.core.settings import Settings
+from app.core.task_metrics import PUBLISHED_AT_HEADER
+from app.core.task_queue import EMAILS_QUEUE
 from app.emails.models import EmailStatus
 from tests.conftest import process_environment
 from tests.emails.outbox import fail_for_good, published_sends, rows_of
@@ -93,6 +97,9 @@ def test_retry_by_id_since_a_time_and_all(
     retried = rows_of(migrated, first)[0]
     assert (retried.status, retried.attempts, retried.last_error) == (EmailStatus.PENDING, 0, None)
     assert published_sends(redis_client, one.id) == 2  # at registration, and by the command after its commit
+    newest = json.loads(cast("bytes", redis_client.lindex(EMAILS_QUEUE, 0)))
+    assert newest["headers"]["argsrepr"] == repr([str(one.id)])
+    assert newest["headers"][PUBLISHED_AT_HEADER] > between.timestamp()  # stamped, so its queue wait is measured
 
     unknown = "0193a7c0-0000-7000-8000-000000000000"
     mixed = _inkwell(settings, tmp_path, "retry", str(one.id), unknown)

@@ -23,6 +23,7 @@ from app.core.errors import ConflictError, NotFoundError
 from app.core.pagination import PageRequest
 from app.core.settings import get_settings
 from app.core.startup import build_or_exit
+from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue
 from app.emails.models import EmailStatus
 from app.emails.schemas import to_outbox_email
@@ -56,6 +57,9 @@ def _outbox() -> Iterator[OutboxService]:
     """The outbox service on the configured database, publishing to the configured broker after each commit."""
     settings = build_or_exit(get_settings)
     engine = build_engine(settings)
+    # Stamped and counted like the web's publishes, so the queue wait and the sent counters include retries.
+    task_metrics = TaskMetricsRecorder.from_settings(settings)
+    count_published_tasks(task_metrics)
     try:
         with build_sqlalchemy_config(settings, engine).get_session() as session:
             yield OutboxService(session, settings, CeleryTaskQueue(settings))
@@ -65,6 +69,7 @@ def _outbox() -> Iterator[OutboxService]:
         reason = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
         raise click.ClickException(f"database {engine.url.render_as_string()}: {reason}") from None
     finally:
+        task_metrics.close()
         engine.dispose()
 
 
