@@ -82,9 +82,12 @@ def _generic_rows(name: str, section: Any) -> list[Row]:
 def _jobs_rows(jobs: dict[str, JobReport], _: datetime) -> list[Row]:
     rows: list[Row] = []
     for job, report in jobs.items():
-        ran = "never ran" if report.age_seconds is None else f"ran {_duration(report.age_seconds)} ago"
         every = f"every {_duration(report.interval_seconds)}"
-        rows.append((f"job {job}", "stale" if report.stale else "ok", f"{ran}, {every}"))
+        if report.age_seconds is None:
+            rows.append((f"job {job}", "", f"not yet run, {every}"))
+        else:
+            ran = f"ran {_duration(report.age_seconds)} ago"
+            rows.append((f"job {job}", "stale" if report.stale else "ok", f"{ran}, {every}"))
     return rows
 
 

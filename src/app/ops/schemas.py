@@ -60,9 +60,9 @@ class JobRun(msgspec.Struct, kw_only=True, frozen=True):
 class JobReport(msgspec.Struct, kw_only=True):
     """One job beat runs: when it last finished, and whether that is too long ago for its interval.
 
-    ``stale``: it never ran, or its last run finished more than three intervals ago (beat, the workers or the job
-    itself are not keeping up). ``counts``: what the last run counted (the relay: ``relayed``; the cleanup: rows
-    deleted per table).
+    ``stale``: its last run finished more than three intervals ago (beat, the workers or the job itself are not
+    keeping up). A job that never ran (``finished_at`` null) is not judged stale: see ``job_reports``.
+    ``counts``: what the last run counted (the relay: ``relayed``; the cleanup: rows deleted per table).
     """
 
     finished_at: datetime | None

@@ -53,7 +53,9 @@ def job_reports(runs: Mapping[str, JobRun], intervals: Mapping[str, float], now:
             finished_at=None if run is None else run.finished_at,
             age_seconds=age,
             interval_seconds=interval,
-            stale=age is None or age > STALE_AFTER_INTERVALS * interval,
+            # A job that never ran is not judged: a fresh deploy runs its hourly cleanup an hour after beat starts,
+            # and nothing here knows since when it has been due (the InkwellJobNeverRan alert does).
+            stale=age is not None and age > STALE_AFTER_INTERVALS * interval,
             counts=None if run is None else run.counts,
         )
     return reports
