@@ -41,7 +41,7 @@ from app.ops.guards import STATE_KEY as METRICS_ACCESS_KEY
 from app.ops.guards import MetricsAccess
 from app.ops.metrics import OpsMetrics
 from app.posts.controller import PostController, UserPostsController
-from app.posts.deps import posts_service_provider
+from app.posts.deps import provide_posts_service
 from app.posts.listing import PostListing
 from app.system.controller import HealthController
 from app.users.controller import UserController
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "users_service": users_service_provider(passwords, settings, task_queue),
             "auth_service": auth_service_provider(access_tokens, refresh_lifetime),
             "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
-            "posts_service": posts_service_provider(settings),
+            "posts_service": Provide(provide_posts_service, sync_to_thread=False),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },
         state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),

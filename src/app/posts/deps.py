@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from sqlalchemy.orm import Session
 
-from app.core.settings import Settings
 from app.posts.service import PostService
 
-__all__ = ("posts_service_provider",)
+__all__ = ("provide_posts_service",)
 
 
-def posts_service_provider(settings: Settings) -> Provide:
+def provide_posts_service(db_session: NamedDependency[Session]) -> PostService:
     """The request's ``PostService``; like every service provider, its one dependency is the session."""
-
-    def provide_posts_service(db_session: NamedDependency[Session]) -> PostService:
-        return PostService(session=db_session, count_estimate_threshold=settings.posts_count_estimate_threshold)
-
-    return Provide(provide_posts_service, sync_to_thread=False)
+    return PostService(session=db_session)

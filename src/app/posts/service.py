@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from advanced_alchemy.repository import SQLAlchemySyncRepository
@@ -18,7 +18,6 @@ from app.users.models import User
 if TYPE_CHECKING:
     import uuid
 
-    from sqlalchemy.orm import Session
     from sqlalchemy.orm.interfaces import ORMOption
 
     from app.posts.schemas import PostCreate, PostUpdate
@@ -45,10 +44,6 @@ class PostService(SQLAlchemySyncRepositoryService[Post]):
         model_type = Post
 
     repository_type = Repo
-
-    def __init__(self, session: Session, count_estimate_threshold: int, **kwargs: Any) -> None:
-        super().__init__(session=session, **kwargs)
-        self.count_estimate_threshold = count_estimate_threshold
 
     def commit(self) -> None:
         self.repository.session.commit()
