@@ -12,7 +12,6 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -23,8 +22,8 @@ from celery.worker import state as worker_state
 from celery.worker.request import Request
 
 from app.core.task_metrics import (
+    BEAT_JOB,
     HEARTBEAT_SECONDS,
-    PUBLISHED_AT_HEADER,
     QUEUE_WAIT,
     RUNTIME,
     WORKER_FORGET_SECONDS,
@@ -32,6 +31,7 @@ from app.core.task_metrics import (
     TaskMetricsRecorder,
     WorkerState,
     count_published_tasks,
+    ready_at,
 )
 from workers.context import WorkerContext
 
@@ -70,13 +70,6 @@ def _queue(request: Request) -> str:
     return str((request.delivery_info or {}).get("routing_key") or "")
 
 
-def _eta_timestamp(eta: str | datetime | None) -> float:
-    """A request's ETA (a string in the message, a datetime once the worker has parsed it) as Unix time; 0 if none."""
-    if isinstance(eta, str):
-        eta = datetime.fromisoformat(eta)
-    return eta.timestamp() if eta else 0.0
-
-
 class MeteredRequest(Request):  # type: ignore[misc]  # Celery is untyped
     """A task request that counts each event of its task before sending it."""
 
@@ -102,10 +95,8 @@ class MeteredRequest(Request):  # type: ignore[misc]  # Celery is untyped
         if event == "succeeded" and fields.get("runtime") is not None:
             recorder.observe(RUNTIME, name, hostname, queue, float(fields["runtime"]))
         elif event == "started":
-            published = self._request_dict.get(PUBLISHED_AT_HEADER)
-            if published is not None:
-                # A countdown or retry backoff is deliberate delay, not waiting: count from the ETA when later.
-                ready = max(float(published), _eta_timestamp(self.eta))
+            ready = ready_at(self._request_dict)  # the message's headers
+            if ready is not None:
                 recorder.observe(QUEUE_WAIT, name, hostname, queue, max(0.0, time.time() - ready))
 
 
@@ -200,7 +191,7 @@ def _record_beat_runs(*, sender: Any, **_: Any) -> None:
     recorder = WorkerContext.of(sender.app).task_metrics
 
     def dispatched(**_: Any) -> None:
-        recorder.ran("beat")
+        recorder.ran(BEAT_JOB)
 
     # Only the beat holding the scheduler lock publishes, so this is the running scheduler's heartbeat.
     after_task_publish.connect(dispatched, weak=False, dispatch_uid="inkwell-beat-ran")

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +22,15 @@ from litestar.testing import TestClient
 
 from app.application import create_app
 from app.core.settings import Settings
-from app.core.task_metrics import COUNTERS_KEY, FLUSH_SECONDS, WORKERS_KEY, TaskMetricsRecorder, publisher_hostname
+from app.core.task_metrics import (
+    COUNTERS_KEY,
+    FLUSH_SECONDS,
+    PUBLISHED_AT_HEADER,
+    WORKERS_KEY,
+    TaskMetricsRecorder,
+    publisher_hostname,
+    ready_at,
+)
 from app.core.task_queue import EMAILS_QUEUE, SEND_EMAIL_TASK
 from tests.conftest import IN_CI, make_settings
 from tests.factories import Accounts
@@ -92,6 +101,25 @@ def test_a_task_that_raises_is_counted_failed_with_its_exception_class(
     assert _samples(text, "celery_task_failed_total", name=SEND, exception="ValueError") == [1]
     assert _total(text, "celery_task_succeeded_total", name=SEND) == 0
     assert _total(text, "celery_task_runtime_count", name=SEND) == 0  # runtime: succeeded tasks only
+
+
+def test_a_countdown_is_not_counted_as_waiting(client: TestClient[Litestar], worker: Celery) -> None:
+    worker.send_task(SEND, args=["not-a-uuid"], queue=EMAILS_QUEUE, countdown=2)
+
+    text = _wait_for_metrics(client, lambda t: _total(t, "celery_task_queue_wait_time_count", name=SEND) == 1)
+    # Waited from its ETA, two seconds after publishing, to its start: well under a second on an idle worker.
+    assert _total(text, "celery_task_queue_wait_time_bucket", name=SEND, le="1.0") == 1
+
+
+def test_a_task_is_ready_at_its_publish_time_or_its_later_eta() -> None:
+    published = 1_800_000_000.0
+    later = datetime.fromtimestamp(published + 30, UTC)
+    assert ready_at({PUBLISHED_AT_HEADER: published, "eta": None}) == published
+    assert ready_at({PUBLISHED_AT_HEADER: published, "eta": later.isoformat()}) == published + 30
+    assert ready_at({PUBLISHED_AT_HEADER: published, "eta": later}) == published + 30
+    earlier = datetime.fromtimestamp(published - 30, UTC).isoformat()
+    assert ready_at({PUBLISHED_AT_HEADER: published, "eta": earlier}) == published
+    assert ready_at({"eta": later.isoformat()}) is None  # published by something that does not stamp
 
 
 def test_every_web_app_serves_the_same_totals(

@@ -26,6 +26,7 @@ import secrets
 import socket
 import threading
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgspec
@@ -34,11 +35,14 @@ from celery.signals import after_task_publish, before_task_publish
 from app.core.redis import redis_client
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import redis
 
     from app.core.settings import Settings
 
 __all__ = (
+    "BEAT_JOB",
     "COUNTERS_KEY",
     "FLUSH_SECONDS",
     "HEARTBEATS_KEY",
@@ -57,6 +61,7 @@ __all__ = (
     "WorkerState",
     "count_published_tasks",
     "publisher_hostname",
+    "ready_at",
 )
 
 logger = logging.getLogger(__name__)
@@ -78,6 +83,8 @@ FLUSH_ID_PREFIX: Final = f"{KEY_PREFIX}flush:"
 FLUSH_ID_TTL_SECONDS: Final = 86_400
 # Set by whoever publishes a task, read by the worker that starts it: the queue wait is measured from here.
 PUBLISHED_AT_HEADER: Final = "published_at"
+# The job under which beat records, in HEARTBEATS_KEY, each time it dispatches a scheduled task.
+BEAT_JOB: Final = "beat"
 # A failed flush is logged at most this often; the counts it carried wait for the next flush.
 FAILURE_LOG_INTERVAL_SECONDS: Final = 60.0
 
@@ -137,6 +144,20 @@ pairs_of(function(job, at)
 end)
 return 1
 """
+
+
+def ready_at(headers: Mapping[str, Any]) -> float | None:
+    """When the task of a message with these Celery ``headers`` became ready to run: its publish time, or its ETA
+    (a countdown or retry backoff, deliberate delay rather than waiting) when later. ``None`` when that cannot be told:
+    a message published without the publish-time header.
+    """
+    published = headers.get(PUBLISHED_AT_HEADER)
+    if not isinstance(published, int | float):
+        return None
+    eta = headers.get("eta")
+    if isinstance(eta, str):
+        eta = datetime.fromisoformat(eta)
+    return max(float(published), eta.timestamp() if isinstance(eta, datetime) else 0.0)
 
 
 def _field(*parts: str) -> str:

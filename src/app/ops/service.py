@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from app.core.task_metrics import BEAT_JOB
 from app.emails.models import EmailOutbox, EmailStatus
 from app.maintenance.models import MaintenanceRun
 from app.maintenance.service import CLEANUP_JOB, RELAY_JOB
@@ -21,9 +22,7 @@ if TYPE_CHECKING:
     from app.core.settings import Settings
     from app.ops.broker import BrokerProbe
 
-__all__ = ("BEAT_JOB", "STALE_AFTER_INTERVALS", "OpsService", "job_reports", "schedule_intervals")
-
-BEAT_JOB = "beat"
+__all__ = ("STALE_AFTER_INTERVALS", "OpsService", "job_reports", "schedule_intervals")
 
 # A job is stale when its last run finished more than this many intervals ago: one late or failed run is not yet
 # a problem, three in a row are.

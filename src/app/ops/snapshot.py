@@ -11,9 +11,9 @@ from kombu.transport.redis import PRIORITY_STEPS
 from app.core.task_metrics import (
     COUNTERS_KEY,
     HISTOGRAMS_KEY,
-    PUBLISHED_AT_HEADER,
     WORKERS_KEY,
     WorkerState,
+    ready_at,
 )
 from app.core.task_queue import QUEUES
 from app.ops.schemas import JobRun
@@ -34,20 +34,11 @@ _envelope = msgspec.json.Decoder(_Envelope)
 
 
 def _ready_at(message: bytes) -> float | None:
-    """When the task in ``message`` became ready to run: its publish time, or its ETA when later.
-
-    ``None`` when that cannot be told (a message published without Inkwell's publish-time header).
-    """
+    """When the task in ``message`` became ready to run (see :func:`ready_at`); ``None`` when that cannot be told."""
     try:
-        headers = _envelope.decode(message).headers
+        return ready_at(_envelope.decode(message).headers)
     except msgspec.DecodeError:
         return None
-    published = headers.get(PUBLISHED_AT_HEADER)
-    if not isinstance(published, int | float):
-        return None
-    eta = headers.get("eta")
-    eta_timestamp = datetime.fromisoformat(eta).timestamp() if isinstance(eta, str) else 0.0
-    return max(float(published), eta_timestamp)
 
 
 def _decode_hash(raw: dict[bytes, bytes]) -> dict[tuple[str, ...], float]:
