@@ -113,22 +113,23 @@ def process_environment(settings: Settings, **overrides: str) -> dict[str, str]:
     }
 
 
-def _installed(command: str) -> str:
+def installed(command: str, package: str) -> str:
+    """The path of ``command``, or the test skips (fails under ``CI=true``) naming the Debian ``package`` it needs."""
     path = shutil.which(command)
     if path is None:
-        _unavailable(f"{command} is not installed (Debian: apt-get install prometheus)")
+        _unavailable(f"{command} is not installed (Debian: apt-get install {package})")
     return path
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    return _installed("promtool")
+    return installed("promtool", "prometheus")
 
 
 @pytest.fixture(scope="session")
 def prometheus_binary() -> str:
     """Debian's ``prometheus`` (the server), for tests.prometheus.prometheus()."""
-    return _installed("prometheus")
+    return installed("prometheus", "prometheus")
 
 
 @pytest.fixture(scope="session")

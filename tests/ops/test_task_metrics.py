@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -32,7 +31,7 @@ from app.core.task_metrics import (
     ready_at,
 )
 from app.core.task_queue import EMAILS_QUEUE, SEND_EMAIL_TASK
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import installed, make_settings
 from tests.factories import Accounts
 from tests.servers import free_port
 
@@ -165,14 +164,11 @@ def test_a_silent_worker_goes_down_after_three_missed_heartbeats(
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[str]:
     """A Redis server of this test's own: its command statistics count only what the test does."""
-    if shutil.which("redis-server") is None:
-        if IN_CI:
-            pytest.fail("redis-server is not installed (CI=true: a missing service is a failure)")
-        pytest.skip("redis-server is not installed")
+    binary = installed("redis-server", "redis-server")
     port = free_port()
     process = subprocess.Popen(
         [
-            shutil.which("redis-server") or "redis-server",
+            binary,
             "--port",
             str(port),
             "--bind",
