@@ -11,10 +11,10 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.auth.account_security import build_users_service
 from app.core.security import PasswordHashing
 from app.core.settings import Settings
 from app.users.schemas import UserAdminCreate
-from app.users.service import UserService
 
 API = "/api/v1"
 DEFAULT_PASSWORD = "correct horse battery"
@@ -71,7 +71,7 @@ class Accounts:
     def superuser(self, email: str | None = None, password: str = DEFAULT_PASSWORD) -> Actor:
         data = UserAdminCreate(email=email or unique_email("admin"), password=password, is_superuser=True)
         with Session(self.engine) as session:
-            service = UserService(session=session, passwords=PasswordHashing(self.settings), settings=self.settings)
+            service = build_users_service(session, PasswordHashing(self.settings), self.settings)
             user = service.create_by_admin(data)
             user_id, user_email = str(user.id), user.email
         tokens = self.login(user_email, password)

@@ -16,11 +16,11 @@ from litestar.di import Provide
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.access_tokens import AccessTokenIssuer
+from app.auth.account_security import build_users_service
+from app.auth.bearer import BearerAuthenticator, build_jwt_auth
 from app.auth.controller import AuthController
-from app.auth.deps import auth_service_provider, provide_caller, provide_current_user
-from app.auth.login import LoginService
-from app.auth.middleware import BearerAuthenticator, build_jwt_auth
-from app.core.database import build_autocommit_engine, build_sqlalchemy_config, request_session_provider
+from app.auth.deps import auth_service_provider, login_service_provider, provide_caller
+from app.core.database import build_read_config, build_sqlalchemy_config, request_session_provider
 from app.core.edge import edge_middleware
 from app.core.errors import exception_handlers
 from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
@@ -41,12 +41,10 @@ from app.ops.guards import STATE_KEY as METRICS_ACCESS_KEY
 from app.ops.guards import MetricsAccess
 from app.ops.metrics import OpsMetrics
 from app.posts.controller import PostController, UserPostsController
-from app.posts.deps import provide_posts_service
-from app.posts.listing import PostListing
+from app.posts.deps import posts_service_provider
 from app.system.controller import HealthController
 from app.users.controller import UserController
 from app.users.deps import users_service_provider
-from app.users.service import UserService
 
 if TYPE_CHECKING:
     from advanced_alchemy.config import SQLAlchemySyncConfig
@@ -61,7 +59,7 @@ def _bootstrap_superuser(settings: Settings, db_config: SQLAlchemySyncConfig, pa
     if not (email and password):
         return
     with db_config.get_session() as session:
-        service = UserService(session=session, passwords=passwords, settings=settings)
+        service = build_users_service(session, passwords, settings)
         try:
             user, created = service.ensure_superuser(email, password)
         except (DuplicateKeyError, IntegrityError):
@@ -99,11 +97,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     engine = db_config.get_engine()
     passwords = PasswordHashing(settings)
     access_tokens = AccessTokenIssuer(settings)
-    autocommit_engine = build_autocommit_engine(settings, engine)
-    bearer_authenticator = BearerAuthenticator(settings, autocommit_engine)
-    post_listing = PostListing(autocommit_engine, settings.posts_count_estimate_threshold)
+    read_config = build_read_config(settings, engine)
+    bearer_authenticator = BearerAuthenticator(settings, read_config)
     refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
-    login_service = LoginService(passwords, access_tokens, refresh_lifetime, autocommit_engine)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
     broker_probe = BrokerProbe(settings)
     ops_metrics = OpsMetrics(engine, broker_probe, settings)
@@ -127,18 +123,18 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "db_engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
-            "db_session": request_session_provider(db_config),
+            "db_session": request_session_provider(db_config, read_config),
             "broker_probe": Provide(lambda: broker_probe, use_cache=True, sync_to_thread=False),
             "ops_metrics": Provide(lambda: ops_metrics, use_cache=True, sync_to_thread=False),
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
             "bearer_authenticator": Provide(lambda: bearer_authenticator, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
-            "post_listing": Provide(lambda: post_listing, use_cache=True, sync_to_thread=False),
-            "current_user": Provide(provide_current_user, sync_to_thread=True),
-            "users_service": users_service_provider(passwords, settings, task_queue),
-            "auth_service": auth_service_provider(access_tokens, refresh_lifetime),
-            "login_service": Provide(lambda: login_service, use_cache=True, sync_to_thread=False),
-            "posts_service": Provide(provide_posts_service, sync_to_thread=False),
+            "users_service": users_service_provider(
+                lambda session: build_users_service(session, passwords, settings, task_queue)
+            ),
+            "auth_service": auth_service_provider(access_tokens, refresh_lifetime, settings),
+            "login_service": login_service_provider(passwords, access_tokens, refresh_lifetime),
+            "posts_service": posts_service_provider(settings.posts_count_estimate_threshold),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },
         state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),
@@ -148,7 +144,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         # Last: the log lines of the shutdown itself are written too.
-        on_shutdown=[task_metrics.close, autocommit_engine.dispose, engine.dispose, _flush_logs],
+        on_shutdown=[task_metrics.close, read_config.get_engine().dispose, engine.dispose, _flush_logs],
         exception_handlers=exception_handlers(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig
 from litestar import Litestar
 
+from app.auth.account_security import build_users_service
 from app.core.database import build_alembic_config, build_engine, build_session_config
 from app.core.logging import build_logging_config
 from app.core.security import PasswordHashing
@@ -33,7 +34,7 @@ def create_manage_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         plugins=[
             SQLAlchemyPlugin(config=db_config),
-            UsersCLIPlugin(db_config, passwords, settings),
+            UsersCLIPlugin(db_config, lambda session: build_users_service(session, passwords, settings)),
             PostsCLIPlugin(db_config, passwords),
         ],
         logging_config=build_logging_config(debug=settings.debug),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
@@ -57,8 +59,9 @@ def test_every_login_refusal_is_the_same_401(
 
 
 def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, migrated: Engine) -> None:
+    from app.auth.access_tokens import AccessTokenIssuer
+    from app.auth.login import LoginService
     from app.core.errors import AuthenticationFailedError
-    from app.users.credentials import check_credentials
 
     class CountingHashing(PasswordHashing):
         verifications = 0
@@ -67,8 +70,9 @@ def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, m
             CountingHashing.verifications += 1
             return super().verify(hashed, password)
 
-    with migrated.connect() as connection, pytest.raises(AuthenticationFailedError):
-        check_credentials(connection, CountingHashing(settings), "ghost@example.com", "whatever-pass")
+    login = LoginService(Session(migrated), CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1))
+    with pytest.raises(AuthenticationFailedError):
+        login.check_credentials("ghost@example.com", "whatever-pass")
     assert CountingHashing.verifications == 1
 
 

@@ -11,12 +11,12 @@ import psycopg
 from advanced_alchemy.alembic.commands import AlembicCommands
 from psycopg.rows import TupleRow
 
+from app.auth.account_security import build_users_service
 from app.core.database import build_sqlalchemy_config
 from app.core.security import PasswordHashing
 from app.posts.cli import DEMO_PASSWORD, seed
 from app.users.profiles import ProfileService
 from app.users.schemas import ProfileUpdate, UserAdminCreate
-from app.users.service import UserService
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,14 +68,14 @@ class Database:
         passwords = PasswordHashing(settings)
         with db_config.get_session() as session:
             seed(session, passwords, users=users, posts=posts, random_seed=SEED)
-            service = UserService(session=session, passwords=passwords, settings=settings)
+            service = build_users_service(session, passwords, settings)
             user = service.create_by_admin(
                 UserAdminCreate(
                     email=BENCH_EMAIL, password=BENCH_PASSWORD, first_name="Bench", last_name="Mark", is_verified=True
                 )
             )
             ProfileService(session=session).replace(
-                user, ProfileUpdate(bio="Writes posts, reads them back.", avatar_url="https://example.com/bench.png")
+                user.id, ProfileUpdate(bio="Writes posts, reads them back.", avatar_url="https://example.com/bench.png")
             )
             user_id = user.id
         db_config.get_engine().dispose()

@@ -25,15 +25,14 @@ from app.auth.schemas import (
     VerifyEmailRequest,
 )
 from app.auth.service import AuthService
+from app.core.database import AUTOCOMMIT_OPT
 from app.core.openapi import BODY_ERRORS, PUBLIC, errors, with_request_body
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
 from app.core.security import minimum_duration
 from app.core.settings import Settings
-from app.users.controller import to_user_response
-from app.users.models import User
 from app.users.schemas import UserRegistration, UserResponse
-from app.users.service import UserService, normalise_email
+from app.users.service import UserService, normalise_email, to_user_response
 
 __all__ = ("AuthController",)
 
@@ -99,6 +98,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         sync_to_thread=True,
         operation_class=with_request_body(LOGIN_REQUEST_BODY),
+        opt={AUTOCOMMIT_OPT: True},
     )
     def login(
         self, request: Request[Any, Any, Any], body: RawBody, login_service: NamedDependency[LoginService]
@@ -160,10 +160,10 @@ class AuthController(Controller):
         sync_to_thread=True,
     )
     def resend_verification(
-        self, current_user: NamedDependency[User], auth_service: NamedDependency[AuthService]
+        self, caller: NamedDependency[UserResponse], auth_service: NamedDependency[AuthService]
     ) -> Accepted:
         """Mail the caller a new verification link; 409 if the address is already verified."""
-        auth_service.resend_verification(current_user)
+        auth_service.resend_verification(caller.id)
         return VERIFICATION_SENT
 
     @post(

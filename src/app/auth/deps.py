@@ -12,44 +12,49 @@ from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.orm import Session
 
 from app.auth.access_tokens import AccessTokenIssuer
-from app.auth.middleware import BearerAuthenticator
+from app.auth.bearer import BearerAuthenticator
+from app.auth.login import LoginService
 from app.auth.service import AuthService
-from app.users.identity import AuthenticatedUser
-from app.users.models import User
-from app.users.service import UserService, find_active_user
+from app.core.security import PasswordHashing
+from app.core.settings import Settings
+from app.users.schemas import UserResponse
+from app.users.service import UserService
 
-__all__ = ("auth_service_provider", "provide_caller", "provide_current_user", "provide_optional_caller")
+__all__ = (
+    "OPTIONAL_CALLER",
+    "auth_service_provider",
+    "login_service_provider",
+    "provide_caller",
+    "provide_optional_caller",
+)
 
 
-def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta) -> Provide:
+def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, settings: Settings) -> Provide:
     """The request's ``AuthService`` on top of its ``UserService``, its one dependency."""
 
     def provide_auth_service(users_service: NamedDependency[UserService]) -> AuthService:
-        return AuthService(users_service, access_tokens, refresh_lifetime)
+        return AuthService(users_service, access_tokens, refresh_lifetime, settings)
 
     return Provide(provide_auth_service, sync_to_thread=False)
 
 
-def provide_caller(request: Request[AuthenticatedUser, Any, Any]) -> AuthenticatedUser:
-    """The authenticated caller's account, as the auth middleware read it (no further query)."""
+def login_service_provider(
+    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta
+) -> Provide:
+    def provide_login_service(db_session: NamedDependency[Session]) -> LoginService:
+        return LoginService(db_session, passwords, access_tokens, refresh_lifetime)
+
+    return Provide(provide_login_service, sync_to_thread=False)
+
+
+def provide_caller(request: Request[UserResponse, Any, Any]) -> UserResponse:
+    """The signed-in account, as bearer authentication read it for this request (no further query)."""
     return request.user
-
-
-def provide_current_user(request: Request[AuthenticatedUser, Any, Any], db_session: NamedDependency[Session]) -> User:
-    """The caller's ORM row in the request's session, for routes that change it (runs in a worker thread).
-
-    Raises:
-        NotAuthorizedException: the account was deleted or deactivated since the request was authenticated.
-    """
-    user = find_active_user(db_session, request.user.id)
-    if user is None:
-        raise NotAuthorizedException
-    return user
 
 
 async def provide_optional_caller(
     request: Request[Any, Any, Any], bearer_authenticator: NamedDependency[BearerAuthenticator]
-) -> AuthenticatedUser | None:
+) -> UserResponse | None:
     """On public routes: the caller if a bearer token came with the request, else None; a bad token is 401.
 
     A coroutine, so an anonymous request (the usual reader) costs no worker-thread hop.
@@ -62,3 +67,7 @@ async def provide_optional_caller(
     if account is None:
         raise NotAuthorizedException
     return account
+
+
+OPTIONAL_CALLER = {"caller": Provide(provide_optional_caller)}
+"""The ``dependencies`` of a public route that answers more to a signed-in caller."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import update
 
 from app.auth.models import OneTimeToken, TokenPurpose
 from app.core.errors import BadRequestError
+from app.core.repository import Repository
 from app.core.security import generate_opaque_token, hash_opaque_token
 
 __all__ = ("INVALID_ONE_TIME_TOKEN", "OneTimeTokenService")
@@ -21,7 +21,7 @@ INVALID_ONE_TIME_TOKEN = "Invalid, expired or already used token"  # noqa: S105 
 class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
     """Issues and spends one-time tokens; it never commits, its callers own the transaction."""
 
-    class Repo(SQLAlchemySyncRepository[OneTimeToken]):
+    class Repo(Repository[OneTimeToken]):
         model_type = OneTimeToken
 
     repository_type = Repo
@@ -50,7 +50,7 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
             BadRequestError: the token is unknown, for another purpose, expired or already used.
         """
         now = datetime.now(UTC)
-        user_id: uuid.UUID | None = self.repository.session.execute(
+        user_id: uuid.UUID | None = self.repository.rows(
             update(OneTimeToken)
             .where(
                 OneTimeToken.token_hash == hash_opaque_token(raw_token),
@@ -70,4 +70,4 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
         criteria = [OneTimeToken.user_id == user_id, OneTimeToken.used_at.is_(None)]
         if purposes:
             criteria.append(OneTimeToken.purpose.in_(purposes))
-        self.repository.session.execute(update(OneTimeToken).where(*criteria).values(used_at=datetime.now(UTC)))
+        self.repository.rows(update(OneTimeToken).where(*criteria).values(used_at=datetime.now(UTC)))

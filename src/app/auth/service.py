@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from app.auth.account_security import TokenSecurity
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
-from app.auth.refresh_tokens import RefreshTokenService
-from app.auth.schemas import TokenPair
+from app.auth.refresh_tokens import INVALID_REFRESH_TOKEN
 from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError
 from app.users.service import normalise_email
 
 if TYPE_CHECKING:
+    import uuid
+    from datetime import timedelta
+
     from app.auth.access_tokens import AccessTokenIssuer
+    from app.auth.schemas import TokenPair
+    from app.core.settings import Settings
     from app.users.models import User
     from app.users.service import UserService
 
@@ -21,36 +25,40 @@ __all__ = ("AuthService",)
 
 
 class AuthService:
-    """Issues token pairs. It shares the request's session with the user service and owns each commit."""
+    """Issues token pairs and spends mailed links. It shares the request's session (and outbox) with the user
+    service, and owns each commit."""
 
-    __slots__ = ("access_tokens", "refresh_lifetime", "refresh_tokens", "users")
+    __slots__ = ("access_tokens", "refresh_lifetime", "security", "users")
 
-    def __init__(self, users: UserService, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta) -> None:
+    def __init__(
+        self, users: UserService, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, settings: Settings
+    ) -> None:
         self.users = users
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
-        self.refresh_tokens = RefreshTokenService(session=users.repository.session)
+        self.security = TokenSecurity(users.repository.session, users.outbox, settings)
 
     def refresh(self, raw_token: str) -> TokenPair:
         """Spend the presented token for a new pair; reuse of a spent token revokes its family (committed)."""
         try:
-            rotated = self.refresh_tokens.rotate(raw_token, self.refresh_lifetime)
+            rotated = self.security.refresh_tokens.rotate(raw_token, self.refresh_lifetime)
         except AuthenticationFailedError:
             self.users.commit()
             raise
         if self.users.get_active(rotated.user_id) is None:
             self.users.rollback()
-            raise AuthenticationFailedError("Invalid or expired refresh token")
+            raise AuthenticationFailedError(INVALID_REFRESH_TOKEN)
         self.users.commit()
         return self.access_tokens.pair(rotated.user_id, rotated.raw_token)
 
     def logout(self, raw_token: str) -> None:
         """Revoke the token's family; unknown tokens are ignored so logout stays idempotent."""
-        self.refresh_tokens.revoke_family_of(raw_token)
+        self.security.refresh_tokens.revoke_family_of(raw_token)
         self.users.commit()
 
     def _active_user_of(self, raw_token: str, purpose: TokenPurpose) -> User:
-        user = self.users.get_active(self.users.one_time_tokens.consume(raw_token, purpose))
+        user_id: uuid.UUID = self.security.one_time_tokens.consume(raw_token, purpose)
+        user = self.users.get_active(user_id)
         if user is None:
             self.users.rollback()
             raise BadRequestError(INVALID_ONE_TIME_TOKEN)
@@ -64,27 +72,31 @@ class AuthService:
         """
         user = self._active_user_of(raw_token, TokenPurpose.VERIFY_EMAIL)
         user.is_verified = True
-        self.users.one_time_tokens.revoke(user.id, TokenPurpose.VERIFY_EMAIL)
+        self.security.one_time_tokens.revoke(user.id, TokenPurpose.VERIFY_EMAIL)
         self.users.commit()
         return user
 
-    def resend_verification(self, user: User) -> None:
+    def resend_verification(self, user_id: uuid.UUID) -> None:
         """Mail a fresh verification link.
 
         Raises:
+            AuthenticationFailedError: the account was deactivated or deleted since the request was authenticated.
             ConflictError: the address is already verified.
         """
+        user = self.users.get_active(user_id)
+        if user is None:
+            raise AuthenticationFailedError("The account is no longer active")
         if user.is_verified:
             raise ConflictError("The email address is already verified")
-        self.users.queue_verification(user)
+        self.security.send_verification(user)
         self.users.commit()
 
     def request_password_reset(self, email: str) -> None:
         """Mail a reset link if an active account has this address; otherwise do nothing, silently."""
-        user = self.users.get_one_or_none(email=normalise_email(email))
-        if user is None or not user.is_active:
+        user = self.users.repository.get_active_by_email(normalise_email(email))
+        if user is None:
             return
-        self.users.queue_password_reset(user)
+        self.security.send_password_reset(user)
         self.users.commit()
 
     def reset_password(self, raw_token: str, password: str) -> None:
@@ -94,7 +106,7 @@ class AuthService:
             BadRequestError: the token is unknown, expired or used, or its account is inactive.
         """
         user = self._active_user_of(raw_token, TokenPurpose.RESET_PASSWORD)
-        self.users.set_password(user, password)
-        self.users.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
-        self.users.queue_password_changed(user, user.email)
+        user.hashed_password = self.users.passwords.hash(password)
+        self.security.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
+        self.security.password_changed(user, user.email)
         self.users.commit()

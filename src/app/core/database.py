@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.config import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
+from litestar import Request
 from litestar.di import Provide
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
@@ -30,6 +31,7 @@ __all__ = (
     "build_alembic_config",
     "build_autocommit_engine",
     "build_engine",
+    "build_read_config",
     "build_session_config",
     "build_sqlalchemy_config",
     "request_session_provider",
@@ -167,19 +169,35 @@ def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) ->
     )
 
 
-def request_session_provider(config: SQLAlchemySyncConfig) -> Provide:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+AUTOCOMMIT_OPT = "autocommit"
+"""A route ``opt`` key: its statements are each whole on their own, so they run in autocommit like a read's."""
+
+
+def build_read_config(settings: Settings, engine: Engine) -> SQLAlchemySyncConfig:
+    """Sessions on the autocommit engine, for work that is single statements (reads, a login): each statement is
+    its own transaction, so there is no BEGIN or ROLLBACK round trip and no transaction held open between them."""
+    return SQLAlchemySyncConfig(
+        engine_instance=build_autocommit_engine(settings, engine), session_config=build_session_config()
+    )
+
+
+def request_session_provider(config: SQLAlchemySyncConfig, read_config: SQLAlchemySyncConfig) -> Provide:
     """The ``db_session`` dependency: one session per request, closed once the handler's response is built.
 
-    Services commit their writes themselves, so closing ends at most a read transaction, and a failed commit is the
-    handler's exception rather than something discovered after a 2xx went out.
+    A safe method (and a route whose ``opt`` sets :data:`AUTOCOMMIT_OPT`) changes nothing that needs a transaction,
+    so its session is one of ``read_config``'s; every other request gets a transaction of ``config``'s, which its
+    service commits itself, so a failed commit is the handler's exception rather than something discovered after a
+    2xx went out.
 
     The provider is a coroutine generator so that the session is opened (no I/O) and closed on the event loop.
     Litestar finishes a plain generator on a handler thread: with every handler thread waiting for a pooled
     connection, the connections of finished requests would not come back until the pool timed out.
     """
 
-    async def provide_db_session() -> AsyncIterator[Session]:
-        with config.get_session() as session:
+    async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[Session]:
+        autocommit = request.method in SAFE_METHODS or request.route_handler.opt.get(AUTOCOMMIT_OPT, False)
+        with (read_config if autocommit else config).get_session() as session:
             yield session
 
     return Provide(provide_db_session)

@@ -10,12 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from app.core.caller import requires_superuser
 from app.core.openapi import BODY_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.emails.models import EmailStatus
 from app.emails.schemas import OutboxEmail, RetryFailed, RetryResult, to_outbox_email
 from app.emails.service import OutboxService
-from app.users.guards import requires_superuser
 
 __all__ = ("OutboxController",)
 

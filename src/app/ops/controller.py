@@ -6,6 +6,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from app.core.caller import requires_superuser
 from app.core.metrics import HttpMetrics
 from app.core.openapi import errors
 from app.ops.deps import provide_ops_service
@@ -13,7 +14,6 @@ from app.ops.guards import requires_metrics_credential
 from app.ops.metrics import OpsMetrics
 from app.ops.schemas import QueuesReport
 from app.ops.service import OpsService
-from app.users.guards import requires_superuser
 
 __all__ = ("MetricsController", "OpsController")
 

@@ -5,37 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.auth.deps import provide_optional_caller
+from app.auth.deps import OPTIONAL_CALLER
 from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
-from app.posts.listing import PostListing
-from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
-from app.users.identity import AuthenticatedUser
-from app.users.service import UserService
+from app.users.schemas import UserResponse
 
 __all__ = ("PostController", "UserPostsController")
 
 GET_POST_ROUTE = "posts:get"
 
 
-def to_post_response(post: Post) -> PostResponse:
-    return msgspec.convert(post, PostResponse, from_attributes=True)
-
-
 class PostController(Controller):
     path = "/posts"
     tags = ["posts"]
-    dependencies = {"viewer": Provide(provide_optional_caller)}
 
     @get(
         "/",
@@ -47,7 +38,7 @@ class PostController(Controller):
     )
     def list_posts(
         self,
-        post_listing: NamedDependency[PostListing],
+        posts_service: NamedDependency[PostService],
         *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
@@ -64,7 +55,7 @@ class PostController(Controller):
         order: Annotated[PostOrder, QueryParameter(description="sort order")] = "-published_at",
     ) -> Page[PostListItem]:
         """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
-        return post_listing.published(PageRequest(page=page, size=size), order, author_id, q)
+        return posts_service.list_published(PageRequest(page=page, size=size), order, author_id, q)
 
     @get(
         "/{post_id:str}",
@@ -73,16 +64,17 @@ class PostController(Controller):
         security=OPTIONAL_BEARER,
         name=GET_POST_ROUTE,
         exclude_from_auth=True,
+        dependencies=OPTIONAL_CALLER,
         sync_to_thread=True,
     )
     def get_post(
         self,
         post_id: FromPath[UUID],
         posts_service: NamedDependency[PostService],
-        viewer: NamedDependency[AuthenticatedUser | None],
+        caller: NamedDependency[UserResponse | None],
     ) -> PostResponse:
         """A published post; a draft only for its author or a superuser (404 for anyone else)."""
-        return to_post_response(posts_service.get_visible(post_id, viewer))
+        return posts_service.get_visible(post_id, caller)
 
     @post(
         "/",
@@ -94,15 +86,15 @@ class PostController(Controller):
     )
     def create_post(
         self,
-        request: Request[AuthenticatedUser, Any, Any],
+        request: Request[UserResponse, Any, Any],
         data: JSONBody[PostCreate],
-        caller: NamedDependency[AuthenticatedUser],
+        caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
     ) -> Response[PostResponse]:
         """Write a post, as a draft unless `is_published` is true."""
         created = posts_service.create_post(caller, data)
         location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
-        return Response(to_post_response(created), status_code=HTTP_201_CREATED, headers={"Location": location})
+        return Response(created, status_code=HTTP_201_CREATED, headers={"Location": location})
 
     @patch(
         "/{post_id:str}",
@@ -114,11 +106,11 @@ class PostController(Controller):
         self,
         post_id: FromPath[UUID],
         data: JSONBody[PostUpdate],
-        caller: NamedDependency[AuthenticatedUser],
+        caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
     ) -> PostResponse:
         """Change a post (author or superuser). Someone else's published post is 403, their draft 404."""
-        return to_post_response(posts_service.update_post(post_id, data, caller))
+        return posts_service.update_post(post_id, data, caller)
 
     @delete(
         "/{post_id:str}",
@@ -130,7 +122,7 @@ class PostController(Controller):
     def delete_post(
         self,
         post_id: FromPath[UUID],
-        caller: NamedDependency[AuthenticatedUser],
+        caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
     ) -> None:
         """Delete a post (author or superuser), with the same refusals as changing it."""
@@ -144,14 +136,14 @@ class UserPostsController(Controller):
     @get("/me/posts", operation_id="listMyPosts", responses=errors(401, 422, 503), sync_to_thread=True)
     def list_my_posts(
         self,
-        caller: NamedDependency[AuthenticatedUser],
-        post_listing: NamedDependency[PostListing],
+        caller: NamedDependency[UserResponse],
+        posts_service: NamedDependency[PostService],
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
         is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
     ) -> Page[PostListItem]:
         """The caller's own posts, drafts included, newest first."""
-        return post_listing.by_author(PageRequest(page=page, size=size), caller.id, is_published)
+        return posts_service.list_own(PageRequest(page=page, size=size), caller, is_published)
 
     @get(
         "/{user_id:str}/posts",
@@ -164,11 +156,9 @@ class UserPostsController(Controller):
     def list_user_posts(
         self,
         user_id: FromPath[UUID],
-        post_listing: NamedDependency[PostListing],
-        users_service: NamedDependency[UserService],
+        posts_service: NamedDependency[PostService],
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Page[PostListItem]:
         """A user's published posts, newest first; 404 if there is no such user."""
-        users_service.get(user_id)
-        return post_listing.published(PageRequest(page=page, size=size), "-published_at", author_id=user_id)
+        return posts_service.list_by_user(PageRequest(page=page, size=size), user_id)

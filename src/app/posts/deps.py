@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.orm import Session
 
 from app.posts.service import PostService
 
-__all__ = ("provide_posts_service",)
+__all__ = ("posts_service_provider",)
 
 
-def provide_posts_service(db_session: NamedDependency[Session]) -> PostService:
+def posts_service_provider(count_estimate_threshold: int) -> Provide:
     """The request's ``PostService``; like every service provider, its one dependency is the session."""
-    return PostService(session=db_session)
+
+    def provide_posts_service(db_session: NamedDependency[Session]) -> PostService:
+        return PostService(db_session, count_estimate_threshold)
+
+    return Provide(provide_posts_service, sync_to_thread=False)

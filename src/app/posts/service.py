@@ -1,110 +1,126 @@
-"""Post rules: who may see, change and delete a post. Listings are in :mod:`app.posts.listing`."""
+"""Post rules: who may see, change and delete a post; the listings and their filters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, load_only, noload, undefer
 
 from app.core.errors import ForbiddenError, NotFoundError
 from app.posts.models import Post
-from app.users.models import User
+from app.posts.repository import PostRepository
+from app.posts.schemas import AuthorSummary
+from app.users.repository import UserRepository
 
 if TYPE_CHECKING:
     import uuid
 
-    from sqlalchemy.orm.interfaces import ORMOption
+    from sqlalchemy.orm import Session
 
-    from app.posts.schemas import PostCreate, PostUpdate
-    from app.users.identity import Actor
+    from app.core.caller import Caller
+    from app.core.pagination import Page, PageRequest
+    from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
+    from app.users.schemas import UserResponse
 
 __all__ = ("PostService",)
 
 POST_NOT_FOUND = "Post not found"
-AUTHOR_COLUMNS = (User.id, User.email, User.first_name, User.last_name)
+USER_NOT_FOUND = "The requested resource was not found"
 
 
-def _with_author() -> ORMOption:
-    """Load the author in the same query; only the columns ``full_name`` needs, and not the author's profile."""
-    return joinedload(Post.author).options(load_only(*AUTHOR_COLUMNS), noload(User.profile))
+class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):
+    """Drafts are private: anyone but their author (or a superuser) is told they do not exist.
 
+    Every write commits before it returns. Above ``count_estimate_threshold`` published posts the whole feed's
+    total is the database's estimate.
+    """
 
-DETAIL_OPTIONS: tuple[ORMOption, ...] = (_with_author(), undefer(Post.content))
+    repository_type = PostRepository
 
-
-class PostService(SQLAlchemySyncRepositoryService[Post]):
-    """Drafts are private: anyone but their author (or a superuser) is told they do not exist."""
-
-    class Repo(SQLAlchemySyncRepository[Post]):
-        model_type = Post
-
-    repository_type = Repo
-
-    def commit(self) -> None:
-        self.repository.session.commit()
-
-    def _load(self, post_id: uuid.UUID) -> Post:
-        post: Post | None = self.repository.session.scalar(
-            select(Post).where(Post.id == post_id).options(*DETAIL_OPTIONS)
-        )
-        if post is None:
-            raise NotFoundError(POST_NOT_FOUND)
-        return post
+    def __init__(self, session: Session, count_estimate_threshold: int, **kwargs: Any) -> None:
+        super().__init__(session=session, **kwargs)
+        self.count_estimate_threshold = count_estimate_threshold
 
     @staticmethod
-    def _may_manage(post: Post, user: Actor | None) -> bool:
-        return user is not None and (user.is_superuser or post.author_id == user.id)
+    def _may_manage(post: PostResponse, caller: Caller | None) -> bool:
+        return caller is not None and (caller.is_superuser or post.author.id == caller.id)
 
-    def get_visible(self, post_id: uuid.UUID, viewer: Actor | None) -> Post:
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    def get_visible(self, post_id: uuid.UUID, caller: Caller | None) -> PostResponse:
         """A published post, or a draft its author or a superuser asks for.
 
         Raises:
             NotFoundError: unknown, or a draft someone else asked for.
         """
-        post = self._load(post_id)
-        if not post.is_published and not self._may_manage(post, viewer):
+        post = self.repository.read_post(post_id)
+        if post is None or (not post.is_published and not self._may_manage(post, caller)):
             raise NotFoundError(POST_NOT_FOUND)
         return post
 
-    def get_manageable(self, post_id: uuid.UUID, actor: Actor) -> Post:
-        """A post ``actor`` may change or delete.
+    def get_manageable(self, post_id: uuid.UUID, caller: Caller) -> PostResponse:
+        """A post ``caller`` may change or delete.
 
         Raises:
             NotFoundError: unknown, or someone else's draft (drafts are not disclosed).
             ForbiddenError: someone else's published post.
         """
-        post = self.get_visible(post_id, actor)
-        if not self._may_manage(post, actor):
+        post = self.get_visible(post_id, caller)
+        if not self._may_manage(post, caller):
             raise ForbiddenError("Only the author or a superuser may change this post")
         return post
 
-    def create_post(self, author: Actor, data: PostCreate) -> Post:
-        post = Post(
-            title=data.title,
-            content=data.content,
-            is_published=data.is_published,
-            published_at=datetime.now(UTC) if data.is_published else None,
-            author_id=author.id,
+    def list_published(
+        self, page: PageRequest, order: PostOrder, author_id: uuid.UUID | None = None, query: str | None = None
+    ) -> Page[PostListItem]:
+        return self.repository.read_published(
+            page, order, author_id=author_id, query=query, estimate_from=self.count_estimate_threshold
         )
-        self.repository.add(post)
-        self.commit()
-        return self._load(post.id)
 
-    def update_post(self, post_id: uuid.UUID, data: PostUpdate, actor: Actor) -> Post:
-        post = self.get_manageable(post_id, actor)
-        for key, value in msgspec.structs.asdict(data).items():
-            if value is not msgspec.UNSET:
-                setattr(post, key, value)
-        if post.is_published and post.published_at is None:
-            post.published_at = datetime.now(UTC)
-        self.commit()
-        return post
+    def list_by_user(self, page: PageRequest, user_id: uuid.UUID) -> Page[PostListItem]:
+        """A user's published posts, newest first.
 
-    def delete_post(self, post_id: uuid.UUID, actor: Actor) -> None:
-        self.repository.session.delete(self.get_manageable(post_id, actor))
-        self.commit()
+        Raises:
+            NotFoundError: there is no such user.
+        """
+        listed = self.list_published(page, "-published_at", author_id=user_id)
+        if listed.total == 0 and not UserRepository(session=self.repository.session).exists(id=user_id):
+            raise NotFoundError(USER_NOT_FOUND)
+        return listed
+
+    def list_own(self, page: PageRequest, caller: Caller, is_published: bool | None) -> Page[PostListItem]:
+        """The caller's own posts, drafts included unless ``is_published`` says otherwise."""
+        return self.repository.read_by_author(page, caller.id, is_published)
+
+    # -- writes -----------------------------------------------------------------------------------------------
+
+    def create_post(self, caller: UserResponse, data: PostCreate) -> PostResponse:
+        """The caller's new post: they are its author."""
+        values = {
+            "title": data.title,
+            "content": data.content,
+            "is_published": data.is_published,
+            "published_at": datetime.now(UTC) if data.is_published else None,
+            "author_id": caller.id,
+        }
+        created = self.repository.insert_post(values, AuthorSummary(id=caller.id, full_name=caller.full_name))
+        self.repository.session.commit()
+        return created
+
+    def update_post(self, post_id: uuid.UUID, data: PostUpdate, caller: Caller) -> PostResponse:
+        post = self.get_manageable(post_id, caller)
+        values = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
+        if values.get("is_published") and post.published_at is None:
+            values["published_at"] = datetime.now(UTC)
+        updated = self.repository.update_post(post_id, values, post.author) if values else post
+        if updated is None:
+            raise NotFoundError(POST_NOT_FOUND)
+        self.repository.session.commit()
+        return updated
+
+    def delete_post(self, post_id: uuid.UUID, caller: Caller) -> None:
+        self.get_manageable(post_id, caller)
+        self.repository.delete_post(post_id)
+        self.repository.session.commit()

@@ -12,10 +12,10 @@ from app.users.schemas import UserAdminCreate
 from app.users.service import UserService, normalise_email
 
 if TYPE_CHECKING:
-    from advanced_alchemy.config import SQLAlchemySyncConfig
+    from collections.abc import Callable
 
-    from app.core.security import PasswordHashing
-    from app.core.settings import Settings
+    from advanced_alchemy.config import SQLAlchemySyncConfig
+    from sqlalchemy.orm import Session
 
 __all__ = ("UsersCLIPlugin",)
 
@@ -23,12 +23,11 @@ __all__ = ("UsersCLIPlugin",)
 class UsersCLIPlugin(CLIPluginProtocol):
     """Adds the ``users`` command group to the Litestar CLI."""
 
-    __slots__ = ("db_config", "passwords", "settings")
+    __slots__ = ("build_users_service", "db_config")
 
-    def __init__(self, db_config: SQLAlchemySyncConfig, passwords: PasswordHashing, settings: Settings) -> None:
+    def __init__(self, db_config: SQLAlchemySyncConfig, build_users_service: Callable[[Session], UserService]) -> None:
         self.db_config = db_config
-        self.passwords = passwords
-        self.settings = settings
+        self.build_users_service = build_users_service
 
     def on_cli_init(self, cli: click.Group) -> None:
         @cli.group(name="users")
@@ -60,7 +59,7 @@ class UsersCLIPlugin(CLIPluginProtocol):
             except msgspec.ValidationError as exc:
                 raise click.BadParameter(str(exc)) from exc
             with self.db_config.get_session() as session:
-                service = UserService(session=session, passwords=self.passwords, settings=self.settings)
+                service = self.build_users_service(session)
                 if service.exists(email=normalise_email(email)):
                     raise click.ClickException(f"a user with email {email} already exists")
                 user = service.create_by_admin(data)

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.core.caller import requires_superuser
 from app.core.openapi import BODY_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service
-from app.users.guards import requires_self_or_superuser, requires_superuser
-from app.users.identity import AuthenticatedUser
-from app.users.models import Profile, User
-from app.users.profiles import ProfileService
+from app.users.guards import requires_self_or_superuser
+from app.users.profiles import ProfileService, to_profile_response
 from app.users.schemas import (
     ProfileResponse,
     ProfileUpdate,
@@ -27,17 +25,9 @@ from app.users.schemas import (
     UserResponse,
     UserUpdate,
 )
-from app.users.service import UserService
+from app.users.service import UserService, to_user_response
 
-__all__ = ("UserController", "to_user_response")
-
-
-def to_user_response(user: User) -> UserResponse:
-    return msgspec.convert(user, UserResponse, from_attributes=True)
-
-
-def to_profile_response(profile: Profile) -> ProfileResponse:
-    return msgspec.convert(profile, ProfileResponse, from_attributes=True)
+__all__ = ("UserController",)
 
 
 class UserController(Controller):
@@ -47,7 +37,7 @@ class UserController(Controller):
 
     # No thread: the account was read by authentication, so nothing here blocks.
     @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=False)
-    def get_me(self, caller: NamedDependency[AuthenticatedUser]) -> UserResponse:
+    def get_me(self, caller: NamedDependency[UserResponse]) -> UserResponse:
         """The caller's own account."""
         return caller
 
@@ -55,28 +45,24 @@ class UserController(Controller):
     def update_me(
         self,
         data: JSONBody[UserUpdate],
-        current_user: NamedDependency[User],
+        caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
     ) -> UserResponse:
         """Change one's own account. A new password needs `current_password` and signs out every session."""
-        user = users_service.update_account(current_user, data, actor=current_user)
-        return to_user_response(user)
+        return to_user_response(users_service.update_account(caller.id, data, caller=caller))
 
     @delete(
         "/me", operation_id="deleteMe", responses=errors(401, 503), status_code=HTTP_204_NO_CONTENT, sync_to_thread=True
     )
-    def delete_me(
-        self, caller: NamedDependency[AuthenticatedUser], users_service: NamedDependency[UserService]
-    ) -> None:
+    def delete_me(self, caller: NamedDependency[UserResponse], users_service: NamedDependency[UserService]) -> None:
         """Delete one's own account and every token issued to it."""
         users_service.delete_account(caller.id)
 
-    @get("/me/profile", operation_id="getMyProfile", responses=errors(401, 404, 503), sync_to_thread=True)
-    def get_my_profile(
-        self, current_user: NamedDependency[User], profiles_service: NamedDependency[ProfileService]
-    ) -> ProfileResponse:
+    # No thread: the profile was read with the account by authentication.
+    @get("/me/profile", operation_id="getMyProfile", responses=errors(401, 404, 503), sync_to_thread=False)
+    def get_my_profile(self, caller: NamedDependency[UserResponse]) -> ProfileResponse:
         """The caller's profile; 404 until one is created."""
-        return to_profile_response(profiles_service.get_for(current_user))
+        return ProfileService.of(caller)
 
     @put(
         "/me/profile",
@@ -87,11 +73,11 @@ class UserController(Controller):
     def replace_my_profile(
         self,
         data: JSONBody[ProfileUpdate],
-        current_user: NamedDependency[User],
+        caller: NamedDependency[UserResponse],
         profiles_service: NamedDependency[ProfileService],
     ) -> ProfileResponse:
         """Create or replace the caller's profile; fields left out are cleared."""
-        return to_profile_response(profiles_service.replace(current_user, data))
+        return to_profile_response(profiles_service.replace(caller.id, data))
 
     @get(
         "/",
@@ -110,7 +96,7 @@ class UserController(Controller):
         ] = None,
     ) -> Page[UserResponse]:
         """All accounts, newest first (superusers only)."""
-        return users_service.list_page(PageRequest(page=page, size=size), q).map(to_user_response)
+        return users_service.read_page(PageRequest(page=page, size=size), q)
 
     @post(
         "/",
@@ -133,7 +119,7 @@ class UserController(Controller):
     )
     def get_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> UserResponse:
         """One account: one's own, or any for a superuser."""
-        return to_user_response(users_service.get(user_id))
+        return users_service.read(user_id)
 
     @patch(
         "/{user_id:str}",
@@ -146,12 +132,11 @@ class UserController(Controller):
         self,
         user_id: FromPath[UUID],
         data: JSONBody[UserAdminUpdate],
-        caller: NamedDependency[AuthenticatedUser],
+        caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
     ) -> UserResponse:
         """Change an account; the flags are for superusers only."""
-        user = users_service.update_account(users_service.get(user_id), data, actor=caller)
-        return to_user_response(user)
+        return to_user_response(users_service.update_account(user_id, data, caller=caller))
 
     @delete(
         "/{user_id:str}",

@@ -6,21 +6,22 @@ resolves a level of several dependencies in an anyio task group, one task each, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.orm import Session
 
-from app.core.security import PasswordHashing
-from app.core.settings import Settings
-from app.core.task_queue import TaskQueue
 from app.users.profiles import ProfileService
 from app.users.service import UserService
 
 __all__ = ("provide_profiles_service", "users_service_provider")
 
 
-def users_service_provider(passwords: PasswordHashing, settings: Settings, task_queue: TaskQueue) -> Provide:
+def users_service_provider(build_users_service: Callable[[Session], UserService]) -> Provide:
+    """The request's ``UserService``, built by the app's assembly (which gives it its :class:`AccountSecurity`)."""
+
     def provide_users_service(db_session: NamedDependency[Session]) -> UserService:
-        return UserService(session=db_session, passwords=passwords, settings=settings, task_queue=task_queue)
+        return build_users_service(db_session)
 
     return Provide(provide_users_service, sync_to_thread=False)
 

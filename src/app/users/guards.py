@@ -1,6 +1,6 @@
-"""Role and ownership guards for account routes.
+"""The ownership guard of account routes (the role guard, ``requires_superuser``, is core's).
 
-They only read the authenticated user, so they are coroutines: a plain function guard costs a worker-thread hop.
+It only reads the authenticated caller, so it is a coroutine: a plain function guard costs a worker-thread hop.
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
 
-    from app.users.models import User
+    from app.core.caller import Caller
 
-__all__ = ("requires_self_or_superuser", "requires_superuser")
-
-
-async def requires_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
-    if not connection.user.is_superuser:
-        raise PermissionDeniedException("Superuser privileges are required")
+__all__ = ("requires_self_or_superuser",)
 
 
-async def requires_self_or_superuser(connection: ASGIConnection[Any, User, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_self_or_superuser(connection: ASGIConnection[Any, Caller, Any, Any], _: BaseRouteHandler) -> None:
     """The ``user_id`` path parameter must be the caller's own id, unless the caller is a superuser."""
-    user = connection.user
-    if not user.is_superuser and str(connection.path_params.get("user_id")) != str(user.id):
+    caller = connection.user
+    if not caller.is_superuser and str(connection.path_params.get("user_id")) != str(caller.id):
         raise PermissionDeniedException("You may only access your own account")

@@ -1,39 +1,40 @@
-"""Account rules: registration, credentials, self-service and admin changes, listing."""
+"""Account rules: registration, self-service and admin changes, deletion, listing.
+
+What a change of credentials sets off beyond the account itself (ending sessions, voiding and mailing links) is the
+auth domain's, reached through the :class:`AccountSecurity` it implements: this domain knows accounts, not tokens.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
-from advanced_alchemy.filters import OrderBy, SearchFilter
-from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
-from app.auth.models import TokenPurpose
-from app.auth.one_time_tokens import OneTimeTokenService
-from app.auth.refresh_tokens import RefreshTokenService
-from app.core.errors import BadRequestError, ConflictError, ForbiddenError
+from app.core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from app.emails.models import EmailKind
 from app.emails.service import OutboxService
 from app.users.models import User
-from app.users.schemas import UserRegistration
+from app.users.repository import UserRepository
+from app.users.schemas import UserRegistration, UserResponse
 
 if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session
 
+    from app.core.caller import Caller
     from app.core.pagination import Page, PageRequest
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
-    from app.users.identity import Actor
     from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserUpdate
 
-__all__ = ("UserService", "find_active_user", "normalise_email")
+__all__ = ("AccountSecurity", "UserService", "normalise_email", "to_user_response")
 
-INVALID_CREDENTIALS = "Incorrect email or password"
 EMAIL_TAKEN = "A user with this email already exists"
+USER_NOT_FOUND = "The requested resource was not found"
 PRIVILEGED_FIELDS = frozenset({"is_active", "is_superuser", "is_verified"})
 
 
@@ -41,44 +42,46 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _humanise(lifetime: timedelta) -> str:
-    minutes = int(lifetime.total_seconds()) // 60
-    value, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
-    return f"{value} {unit}{'' if value == 1 else 's'}"
+def to_user_response(user: User) -> UserResponse:
+    """An account row just written, as clients see it (its profile is loaded with it)."""
+    return msgspec.convert(user, UserResponse, from_attributes=True)
 
 
-class UserService(SQLAlchemySyncRepositoryService[User]):
+class AccountSecurity(Protocol):
+    """What an account's change means for the way it signs in; all of it in the caller's transaction."""
+
+    def send_verification(self, user: User) -> None:
+        """Mail a verification link to the account's current address."""
+
+    def password_changed(self, user: User, notify_address: str) -> None:
+        """End every session of the account and mail a notice to ``notify_address``."""
+
+    def address_changed(self, user: User) -> None:
+        """Void the links mailed to the account's former address."""
+
+
+class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
     """Every write ends in an explicit commit, so a failed commit surfaces as an error, never as a 2xx.
 
     Emails an account change causes are outbox rows written in the same transaction; :meth:`commit` enqueues
     them only once they are durable. Without a ``task_queue`` (CLI, tests) they wait for the worker's relay.
     """
 
-    class Repo(SQLAlchemySyncRepository[User]):
-        model_type = User
-
-    repository_type = Repo
-    # A window count has no row to ride on past the last page (total 0); a separate COUNT keeps it right.
-    count_with_window_function = False
-    match_fields = ["email"]
+    repository_type = UserRepository
 
     def __init__(
         self,
         session: Session,
         passwords: PasswordHashing,
         settings: Settings,
+        security: Callable[[Session, OutboxService], AccountSecurity],
         task_queue: TaskQueue | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, error_messages={"duplicate_key": EMAIL_TAKEN}, **kwargs)
         self.passwords = passwords
-        self.settings = settings
         self.outbox = OutboxService(session, settings, task_queue)
-        self.one_time_tokens = OneTimeTokenService(session=session)
-
-    @property
-    def refresh_tokens(self) -> RefreshTokenService:
-        return RefreshTokenService(session=self.repository.session)
+        self.security = security(session, self.outbox)
 
     def commit(self) -> None:
         """Commit, then enqueue the emails this transaction wrote."""
@@ -89,31 +92,29 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         self.repository.session.rollback()
         self.outbox.discard_added()
 
-    def queue_welcome(self, user: User) -> None:
-        self.outbox.add(EmailKind.WELCOME, user.email, user_id=user.id, payload={"name": user.full_name})
+    # -- reads ------------------------------------------------------------------------------------------------
 
-    def queue_verification(self, user: User) -> None:
-        """A verification link for the account's current address (in the transaction; the caller commits)."""
-        lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
-        token = self.one_time_tokens.issue(user.id, TokenPurpose.VERIFY_EMAIL, lifetime)
-        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
-        self.outbox.add(EmailKind.VERIFY_EMAIL, user.email, user_id=user.id, payload=payload)
+    def read(self, user_id: uuid.UUID) -> UserResponse:
+        """Raises NotFoundError if there is no such account."""
+        account = self.repository.read_account(user_id)
+        if account is None:
+            raise NotFoundError(USER_NOT_FOUND)
+        return account
 
-    def queue_password_reset(self, user: User) -> None:
-        """A reset link; older reset tokens stop working (in the transaction; the caller commits)."""
-        lifetime = timedelta(minutes=self.settings.reset_password_token_expire_minutes)
-        self.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
-        token = self.one_time_tokens.issue(user.id, TokenPurpose.RESET_PASSWORD, lifetime)
-        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
-        self.outbox.add(EmailKind.RESET_PASSWORD, user.email, user_id=user.id, payload=payload)
+    def read_page(self, page: PageRequest, query: str | None) -> Page[UserResponse]:
+        return self.repository.read_accounts(page, query)
 
-    def queue_password_changed(self, user: User, address: str) -> None:
-        self.outbox.add(EmailKind.PASSWORD_CHANGED, address, user_id=user.id, payload={"name": user.full_name})
+    def get_active(self, user_id: uuid.UUID) -> User | None:
+        """The active account's row, to change it."""
+        return self.repository.get_active(user_id)
 
-    def set_password(self, user: User, password: str) -> None:
-        """Store a new hash and sign out every session (revokes all refresh tokens)."""
-        user.hashed_password = self.passwords.hash(password)
-        self.refresh_tokens.revoke_all_for_user(user.id)
+    def _get_for_change(self, user_id: uuid.UUID) -> User:
+        user = self.repository.get_one_or_none(id=user_id)
+        if user is None:
+            raise NotFoundError(USER_NOT_FOUND)
+        return user
+
+    # -- creating ---------------------------------------------------------------------------------------------
 
     def _new_user(self, data: UserRegistration, **flags: bool) -> User:
         user = User(
@@ -132,8 +133,8 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         verification emails are written with it.
         """
         user = self._new_user(data, is_active=True, is_superuser=False, is_verified=False)
-        self.queue_welcome(user)
-        self.queue_verification(user)
+        self.outbox.add(EmailKind.WELCOME, user.email, user_id=user.id, payload={"name": user.full_name})
+        self.security.send_verification(user)
         self.commit()
         return user
 
@@ -155,48 +156,49 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         self.commit()
         return user, True
 
-    def get_active(self, user_id: uuid.UUID) -> User | None:
-        return find_active_user(self.repository.session, user_id)
+    # -- changing ---------------------------------------------------------------------------------------------
 
-    def update_account(self, user: User, changes: UserUpdate | UserAdminUpdate, *, actor: Actor) -> User:
-        """Apply a partial update made by ``actor`` (the account's owner or a superuser).
+    def update_account(self, user_id: uuid.UUID, changes: UserUpdate | UserAdminUpdate, *, caller: Caller) -> User:
+        """Apply a partial update made by ``caller`` (the account's owner or a superuser).
 
-        A new password mails a notice to the address the account had before this change; a new email
-        address voids the account's one-time tokens and, unless the account ends up verified, mails a
+        A new password ends every session and mails a notice to the address the account had before this change;
+        a new email address voids the links mailed before and, unless the account ends up verified, mails a
         verification link to the new address.
 
         Raises:
+            NotFoundError: no such account.
             ForbiddenError: a non-superuser tried to change a flag.
             BadRequestError: a new password of one's own without the right ``current_password``.
             ConflictError: the new email belongs to another account.
         """
         fields = {key: value for key, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
         current_password = fields.pop("current_password", None)
-        if PRIVILEGED_FIELDS & fields.keys() and not actor.is_superuser:
+        if PRIVILEGED_FIELDS & fields.keys() and not caller.is_superuser:
             raise ForbiddenError("Only a superuser may change is_active, is_superuser or is_verified")
+        user = self._get_for_change(user_id)
         previous_email = user.email
         password_changed = "password" in fields
         if password_changed:
-            self._apply_new_password(user, fields.pop("password"), current_password, actor=actor)
+            self._apply_new_password(user, fields.pop("password"), current_password, caller=caller)
         email_changed = "email" in fields and self._apply_new_email(user, fields.pop("email"))
         for key, value in fields.items():
             setattr(user, key, value)
         if email_changed:
-            self.one_time_tokens.revoke(user.id)
+            self.security.address_changed(user)
             if not user.is_verified:
-                self.queue_verification(user)
+                self.security.send_verification(user)
         if password_changed:
-            self.queue_password_changed(user, previous_email)
+            self.security.password_changed(user, previous_email)
         self.commit()
         return user
 
-    def _apply_new_password(self, user: User, password: str, current_password: str | None, *, actor: Actor) -> None:
-        if actor.id == user.id:
+    def _apply_new_password(self, user: User, password: str, current_password: str | None, *, caller: Caller) -> None:
+        if caller.id == user.id:
             if current_password is None:
                 raise BadRequestError("current_password is required to set a new password")
             if not self.passwords.verify(user.hashed_password, current_password):
                 raise BadRequestError("current_password is incorrect")
-        self.set_password(user, password)
+        user.hashed_password = self.passwords.hash(password)
 
     def _apply_new_email(self, user: User, email: str) -> bool:
         """Set a new address (unverified); False if it is the current one."""
@@ -213,16 +215,3 @@ class UserService(SQLAlchemySyncRepositoryService[User]):
         """Delete an account; its tokens go with it (ON DELETE CASCADE)."""
         self.delete(user_id)
         self.commit()
-
-    def list_page(self, page: PageRequest, query: str | None) -> Page[User]:
-        filters: list[Any] = [page.filter, OrderBy(field_name="created_at", sort_order="desc")]
-        if query:
-            filters.append(SearchFilter(field_name={"email", "first_name", "last_name"}, value=query, ignore_case=True))
-        users, total = self.get_many_and_count(*filters)
-        return page.build(users, total)
-
-
-def find_active_user(session: Session, user_id: uuid.UUID) -> User | None:
-    """The active user with this id, by primary key (one query, profile joined): what every bearer request needs."""
-    user = session.get(User, user_id)
-    return user if user is not None and user.is_active else None

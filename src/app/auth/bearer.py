@@ -1,4 +1,4 @@
-"""Bearer authentication: Litestar's header-only ``JWTAuth``, checking the account on every request."""
+"""Bearer authentication: Litestar's header-only ``JWTAuth``, reading the caller's account on every request."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 from litestar.security.jwt import JWTAuth
 
 from app.auth.access_tokens import ACCESS_TOKEN_TYPE, ALGORITHM, REQUIRED_CLAIMS, AccessToken
-from app.users.identity import AuthenticatedUser, read_active_account
+from app.users.repository import UserRepository
+from app.users.schemas import UserResponse
 
 if TYPE_CHECKING:
+    from advanced_alchemy.config import SQLAlchemySyncConfig
     from litestar.connection import ASGIConnection
-    from sqlalchemy import Engine
 
     from app.core.settings import Settings
 
@@ -23,17 +24,17 @@ PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
 
 class BearerAuthenticator:
-    """Turns a verified access token into the active account it speaks for.
+    """Turns a verified access token into the active account it speaks for: the request's caller.
 
-    ``engine`` should be the autocommit engine (:func:`app.core.database.build_autocommit_engine`): the lookup is
-    one read.
+    ``read_config`` gives sessions on the autocommit engine (:func:`app.core.database.build_read_config`): the
+    lookup is one read, the users domain's own (:meth:`UserRepository.read_account`).
     """
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, read_config: SQLAlchemySyncConfig) -> None:
         self.secret_key = settings.secret_key
-        self.engine = engine
+        self.sessions = read_config.create_session_maker()
 
-    def account_for_token(self, token: AccessToken) -> AuthenticatedUser | None:
+    def account_for_token(self, token: AccessToken) -> UserResponse | None:
         """None for a refresh or foreign token, or an account that is gone or deactivated."""
         if token.type != ACCESS_TOKEN_TYPE:
             return None
@@ -41,8 +42,8 @@ class BearerAuthenticator:
             user_id = uuid.UUID(token.sub)
         except ValueError:
             return None
-        with self.engine.connect() as connection:
-            return read_active_account(connection, user_id)
+        with self.sessions() as session:
+            return UserRepository(session=session).read_account(user_id, active=True)
 
     def decode(self, authorization: str) -> AccessToken:
         """Verify an ``Authorization: Bearer`` header value the way the middleware does.
@@ -55,13 +56,13 @@ class BearerAuthenticator:
         )
 
 
-def build_jwt_auth(settings: Settings, authenticator: BearerAuthenticator) -> JWTAuth[AuthenticatedUser, AccessToken]:
+def build_jwt_auth(settings: Settings, authenticator: BearerAuthenticator) -> JWTAuth[UserResponse, AccessToken]:
     """The auth config; routes opt out with ``exclude_from_auth=True`` or by living under a public path."""
 
-    def retrieve_user(token: AccessToken, _: ASGIConnection[Any, Any, Any, Any]) -> AuthenticatedUser | None:
+    def retrieve_user(token: AccessToken, _: ASGIConnection[Any, Any, Any, Any]) -> UserResponse | None:
         return authenticator.account_for_token(token)
 
-    return JWTAuth[AuthenticatedUser, AccessToken](
+    return JWTAuth[UserResponse, AccessToken](
         token_secret=settings.secret_key,
         algorithm=ALGORITHM,
         token_cls=AccessToken,

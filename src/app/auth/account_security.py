@@ -1,0 +1,75 @@
+"""The auth domain's side of an account's changes: the sessions it ends and the links it mails.
+
+:class:`TokenSecurity` is the :class:`app.users.service.AccountSecurity` every ``UserService`` is built with, so the
+users domain changes an account without knowing tokens exist.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from app.auth.models import TokenPurpose
+from app.auth.one_time_tokens import OneTimeTokenService
+from app.auth.refresh_tokens import RefreshTokenService
+from app.emails.models import EmailKind
+from app.users.service import UserService
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, scoped_session
+
+    from app.core.security import PasswordHashing
+    from app.core.settings import Settings
+    from app.core.task_queue import TaskQueue
+    from app.emails.service import OutboxService
+    from app.users.models import User
+
+__all__ = ("TokenSecurity", "build_users_service")
+
+
+def _humanise(lifetime: timedelta) -> str:
+    minutes = int(lifetime.total_seconds()) // 60
+    value, unit = (minutes // 60, "hour") if minutes % 60 == 0 else (minutes, "minute")
+    return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
+class TokenSecurity:
+    """Ends sessions (refresh-token families) and issues the one-time tokens of mailed links, in the transaction of
+    the session it is given; the emails go to the same outbox, so they are sent once that transaction commits."""
+
+    __slots__ = ("one_time_tokens", "outbox", "refresh_tokens", "settings")
+
+    def __init__(self, session: Session | scoped_session[Session], outbox: OutboxService, settings: Settings) -> None:
+        self.outbox = outbox
+        self.settings = settings
+        self.one_time_tokens = OneTimeTokenService(session=session)
+        self.refresh_tokens = RefreshTokenService(session=session)
+
+    def send_verification(self, user: User) -> None:
+        lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
+        token = self.one_time_tokens.issue(user.id, TokenPurpose.VERIFY_EMAIL, lifetime)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(EmailKind.VERIFY_EMAIL, user.email, user_id=user.id, payload=payload)
+
+    def send_password_reset(self, user: User) -> None:
+        """A reset link; older reset links stop working."""
+        lifetime = timedelta(minutes=self.settings.reset_password_token_expire_minutes)
+        self.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
+        token = self.one_time_tokens.issue(user.id, TokenPurpose.RESET_PASSWORD, lifetime)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(EmailKind.RESET_PASSWORD, user.email, user_id=user.id, payload=payload)
+
+    def password_changed(self, user: User, notify_address: str) -> None:
+        self.refresh_tokens.revoke_all_for_user(user.id)
+        self.outbox.add(EmailKind.PASSWORD_CHANGED, notify_address, user_id=user.id, payload={"name": user.full_name})
+
+    def address_changed(self, user: User) -> None:
+        self.one_time_tokens.revoke(user.id)
+
+
+def build_users_service(
+    session: Session, passwords: PasswordHashing, settings: Settings, task_queue: TaskQueue | None = None
+) -> UserService:
+    """The ``UserService`` of ``session`` whose credential changes this domain carries out."""
+    return UserService(session, passwords, settings, functools.partial(TokenSecurity, settings=settings), task_queue)

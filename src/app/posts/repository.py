@@ -1,0 +1,252 @@
+"""Reading and writing posts: the one way to read a post (whole, or as a page of list items) and to change one.
+
+Every read selects exactly the columns of its response, author joined (only the columns ``full_name`` needs), and
+builds the response structs from the rows: no identity map or unit of work between the database and the body.
+Writes are single Core statements that return the columns the response needs. Statements are built once, at import,
+with their values bound, so SQLAlchemy finds each compiled in its cache; only a free-text search, whose SQLite form
+escapes the text into the statement, is built per request. advanced-alchemy's ``OrderBy`` filters order them, as
+they do for its own methods.
+
+A listing's total and its page are two statements; under READ COMMITTED they saw separate snapshots inside a
+transaction too, so running them in autocommit (every read's session does) loses nothing.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import TYPE_CHECKING, Any, get_args
+
+from advanced_alchemy.filters import OrderBy
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Select,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    update,
+)
+
+from app.core.repository import Repository
+from app.posts.models import FULL_TEXT_CONFIG, Post, search_document
+from app.posts.schemas import AuthorSummary, PostListItem, PostOrder, PostResponse
+from app.users.models import User, full_name
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Mapping
+
+    from sqlalchemy import Row
+
+    from app.core.pagination import Page, PageRequest
+
+__all__ = ("PostRepository",)
+
+FEED_INDEX = "ix_post_published_feed"
+
+# Each order ends on the id so that pages never overlap or skip rows that share a timestamp or title.
+ORDERS: dict[str, tuple[OrderBy, ...]] = {
+    name: tuple(OrderBy(field_name=field, sort_order=direction) for field, direction in fields)  # type: ignore[arg-type]
+    for name, fields in {
+        "-published_at": (("published_at", "desc"), ("id", "desc")),
+        "published_at": (("published_at", "asc"), ("id", "asc")),
+        "-created_at": (("created_at", "desc"), ("id", "desc")),
+        "title": (("title", "asc"), ("id", "asc")),
+    }.items()
+}
+OWN_POSTS_ORDER = "-created_at"
+
+_AUTHOR_COLUMNS = (
+    User.id.label("author_id"),
+    User.email.label("author_email"),
+    User.first_name.label("author_first_name"),
+    User.last_name.label("author_last_name"),
+)
+_POST_COLUMNS = (Post.id, Post.title, Post.is_published, Post.published_at, Post.created_at, Post.updated_at)
+
+_POST_BY_ID = (
+    select(*_POST_COLUMNS, Post.content, *_AUTHOR_COLUMNS)
+    .join(User, User.id == Post.author_id)
+    .where(Post.id == bindparam("post_id"))
+)
+_PAGE = select(*_POST_COLUMNS, Post.excerpt.label("excerpt"), *_AUTHOR_COLUMNS).join(User, User.id == Post.author_id)
+
+# What the listings filter on, values bound at execution.
+_PUBLISHED: ColumnElement[bool] = Post.is_published == True  # noqa: E712  (SQL, and it must match the partial indexes)
+_BY_AUTHOR = Post.author_id == bindparam("author_id")
+_IN_STATE = Post.is_published == bindparam("is_published")
+
+# The planner's count of published posts: the size of the partial index that holds exactly them, as of the last
+# (auto)vacuum or analyze. NULL before the index exists; -1 or 0 before it was ever analyzed.
+_FEED_SIZE_ESTIMATE = (
+    select(literal_column("reltuples", Float))
+    .select_from(table("pg_class"))
+    .where(literal_column("oid") == func.to_regclass(FEED_INDEX))
+    .scalar_subquery()
+)
+
+
+def _count(*criteria: ColumnElement[bool]) -> Select[Any]:
+    return select(func.count()).select_from(Post).where(*criteria)
+
+
+def _ordered_page(order: str, *criteria: ColumnElement[bool]) -> Select[Any]:
+    """The page query, ordered by advanced-alchemy's filters; its size and offset are bound at execution."""
+    statement: Select[Any] = _PAGE.where(*criteria)
+    for order_by in ORDERS[order]:
+        statement = order_by.append_to_statement(statement, Post)
+    return statement.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+
+
+def _feed_total() -> Select[Any]:
+    """The feed's size: the estimate if it is at least ``estimate_from``, else an exact count; one round trip.
+
+    PostgreSQL runs an uncorrelated subquery only when its value is first needed, so the count is never executed
+    when the estimate is used (``EXPLAIN ANALYZE`` shows it "never executed").
+    """
+    estimate_used = func.coalesce(bindparam("estimate_from", type_=BigInteger) <= _FEED_SIZE_ESTIMATE, False)
+    return select(
+        case((estimate_used, cast(_FEED_SIZE_ESTIMATE, BigInteger)), else_=_count(_PUBLISHED).scalar_subquery()).label(
+            "total"
+        ),
+        estimate_used.label("is_estimate"),
+    )
+
+
+_FEED_TOTAL = _feed_total()
+_COUNT_PUBLISHED = _count(_PUBLISHED)
+_COUNT_PUBLISHED_BY_AUTHOR = _count(_PUBLISHED, _BY_AUTHOR)
+_COUNT_BY_AUTHOR = _count(_BY_AUTHOR)
+_COUNT_BY_AUTHOR_IN_STATE = _count(_BY_AUTHOR, _IN_STATE)
+# (order, one author's only) -> the page of published posts
+_PUBLISHED_PAGES = {
+    (order, by_author): _ordered_page(order, _PUBLISHED, *((_BY_AUTHOR,) if by_author else ()))
+    for order, by_author in product(get_args(PostOrder), (False, True))
+}
+_OWN_PAGE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR)
+_OWN_PAGE_IN_STATE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR, _IN_STATE)
+
+_RETURNED = (*_POST_COLUMNS, Post.content, Post.author_id)
+_DELETE_BY_ID = delete(Post).where(Post.id == bindparam("post_id"))
+
+
+def _author(row: Row[Any]) -> AuthorSummary:
+    return AuthorSummary(
+        id=row.author_id, full_name=full_name(row.author_first_name, row.author_last_name, row.author_email)
+    )
+
+
+def _list_item(row: Row[Any]) -> PostListItem:
+    return PostListItem(
+        id=row.id,
+        title=row.title,
+        excerpt=row.excerpt,
+        is_published=row.is_published,
+        published_at=row.published_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        author=_author(row),
+    )
+
+
+def _post(row: Row[Any], author: AuthorSummary) -> PostResponse:
+    return PostResponse(
+        id=row.id,
+        title=row.title,
+        content=row.content,
+        is_published=row.is_published,
+        published_at=row.published_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        author=author,
+    )
+
+
+class PostRepository(Repository[Post]):
+    model_type = Post
+
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    def read_post(self, post_id: uuid.UUID) -> PostResponse | None:
+        row = self.rows(_POST_BY_ID, {"post_id": post_id}).one_or_none()
+        return None if row is None else _post(row, _author(row))
+
+    def read_published(
+        self,
+        page: PageRequest,
+        order: PostOrder,
+        *,
+        author_id: uuid.UUID | None = None,
+        query: str | None = None,
+        estimate_from: int,
+    ) -> Page[PostListItem]:
+        """A page of published posts, of one author or all; the whole feed's total is PostgreSQL's estimate once
+        it holds ``estimate_from`` posts or more (an exact count reads every published row's index entry)."""
+        parameters = {"author_id": author_id}
+        if query:
+            criteria = [_PUBLISHED, self._matches(query), *((_BY_AUTHOR,) if author_id is not None else ())]
+            total = self.rows(_count(*criteria), parameters).scalar_one()
+            return self._page(page, _ordered_page(order, *criteria), parameters, total)
+        if author_id is not None:
+            total = self.rows(_COUNT_PUBLISHED_BY_AUTHOR, parameters).scalar_one()
+            return self._page(page, _PUBLISHED_PAGES[order, True], parameters, total)
+        if self._dialect.name != "postgresql":
+            total = self.rows(_COUNT_PUBLISHED).scalar_one()
+            return self._page(page, _PUBLISHED_PAGES[order, False], parameters, total)
+        feed = self.rows(_FEED_TOTAL, {"estimate_from": estimate_from}).one()
+        return self._page(
+            page, _PUBLISHED_PAGES[order, False], parameters, int(feed.total), is_estimate=bool(feed.is_estimate)
+        )
+
+    def read_by_author(self, page: PageRequest, author_id: uuid.UUID, is_published: bool | None) -> Page[PostListItem]:
+        """An author's own posts, newest first, drafts included unless ``is_published`` says otherwise."""
+        parameters = {"author_id": author_id, "is_published": is_published}
+        if is_published is None:
+            return self._page(page, _OWN_PAGE, parameters, self.rows(_COUNT_BY_AUTHOR, parameters).scalar_one())
+        total = self.rows(_COUNT_BY_AUTHOR_IN_STATE, parameters).scalar_one()
+        return self._page(page, _OWN_PAGE_IN_STATE, parameters, total)
+
+    def _matches(self, query: str) -> ColumnElement[bool]:
+        # PostgreSQL: full-text search over title and content (stemmed, GIN-indexed).
+        # SQLite has no such index; it matches a case-insensitive substring of the title.
+        if self._dialect.name == "postgresql":
+            tsquery = func.websearch_to_tsquery(literal_column(f"'{FULL_TEXT_CONFIG}'"), query)
+            return search_document().bool_op("@@")(tsquery)
+        return Post.title.icontains(query, autoescape=True)
+
+    def _page(
+        self,
+        page: PageRequest,
+        statement: Select[Any],
+        parameters: Mapping[str, object],
+        total: int,
+        *,
+        is_estimate: bool = False,
+    ) -> Page[PostListItem]:
+        if total == 0:
+            return page.build([], 0)
+        rows = self.rows(
+            statement, {**parameters, "page_limit": page.size, "page_offset": (page.page - 1) * page.size}
+        ).all()
+        return page.build([_list_item(row) for row in rows], total, total_is_estimate=is_estimate)
+
+    # -- writes -----------------------------------------------------------------------------------------------
+
+    def insert_post(self, values: Mapping[str, Any], author: AuthorSummary) -> PostResponse:
+        row = self.rows(insert(Post).values(**values).returning(*_RETURNED)).one()
+        return _post(row, author)
+
+    def update_post(self, post_id: uuid.UUID, values: Mapping[str, Any], author: AuthorSummary) -> PostResponse | None:
+        """The post as changed; None if it is gone."""
+        row = self.rows(update(Post).where(Post.id == post_id).values(**values).returning(*_RETURNED)).one_or_none()
+        return None if row is None else _post(row, author)
+
+    def delete_post(self, post_id: uuid.UUID) -> None:
+        self.rows(_DELETE_BY_ID, {"post_id": post_id})

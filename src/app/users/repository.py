@@ -1,0 +1,122 @@
+"""Reading accounts: the one way to read a user (and the one place of the rule that a usable account is active).
+
+Every read answers with the same :class:`UserResponse` clients see, built from one ``SELECT`` of exactly its columns
+(profile joined): the bearer's account on every authenticated request, ``GET /users/{id}``, the superusers' listing.
+Changes load the ORM row (:meth:`UserRepository.get_active`, advanced-alchemy's ``get``) in the request's
+transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.filters import OrderBy, SearchFilter
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
+
+from app.core.repository import Repository
+from app.users.models import Profile, User, full_name
+from app.users.schemas import ProfileResponse, UserResponse
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy import Row
+
+    from app.core.pagination import Page, PageRequest
+
+__all__ = ("ACTIVE", "ProfileRepository", "SignInRecord", "UserRepository")
+
+ACTIVE: ColumnElement[bool] = User.is_active == True  # noqa: E712  (SQL)
+"""An account signs in and acts only while it is active: every read of a signed-in account has this criterion."""
+
+_ACCOUNT = select(
+    User.id,
+    User.email,
+    User.first_name,
+    User.last_name,
+    User.is_active,
+    User.is_superuser,
+    User.is_verified,
+    User.created_at,
+    User.updated_at,
+    Profile.id.label("profile_id"),
+    Profile.bio,
+    Profile.avatar_url,
+).outerjoin(Profile, Profile.user_id == User.id)
+_ACCOUNT_BY_ID = _ACCOUNT.where(User.id == bindparam("user_id"))
+_ACTIVE_ACCOUNT_BY_ID = _ACCOUNT_BY_ID.where(ACTIVE)
+_SIGN_IN_BY_EMAIL = select(User.id, User.hashed_password).where(User.email == bindparam("email"), ACTIVE)
+_NEWEST_FIRST = OrderBy(field_name="created_at", sort_order="desc")
+SEARCHED_FIELDS = {"email", "first_name", "last_name"}
+
+
+class SignInRecord:
+    """What checking a sign-in needs of an active account: its id and password hash."""
+
+    __slots__ = ("hashed_password", "id")
+
+    def __init__(self, user_id: uuid.UUID, hashed_password: str) -> None:
+        self.id = user_id
+        self.hashed_password = hashed_password
+
+
+def _account(row: Row[Any]) -> UserResponse:
+    profile = None if row.profile_id is None else ProfileResponse(bio=row.bio, avatar_url=row.avatar_url)
+    return UserResponse(
+        id=row.id,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        full_name=full_name(row.first_name, row.last_name, row.email),
+        is_active=row.is_active,
+        is_superuser=row.is_superuser,
+        is_verified=row.is_verified,
+        profile=profile,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class UserRepository(Repository[User]):
+    model_type = User
+
+    def read_account(self, user_id: uuid.UUID, *, active: bool = False) -> UserResponse | None:
+        """The account with this id (only if it is active, when ``active``), or None."""
+        statement = _ACTIVE_ACCOUNT_BY_ID if active else _ACCOUNT_BY_ID
+        row = self.rows(statement, {"user_id": user_id}).one_or_none()
+        return None if row is None else _account(row)
+
+    def read_accounts(self, page: PageRequest, query: str | None) -> Page[UserResponse]:
+        """A page of all accounts, newest first, optionally those whose email or names contain ``query``."""
+        criteria: Select[Any] = select(func.count()).select_from(User)
+        statement: Select[Any] = _ACCOUNT
+        if query:
+            search = SearchFilter(field_name=SEARCHED_FIELDS, value=query, ignore_case=True)
+            criteria = search.append_to_statement(criteria, User)
+            statement = search.append_to_statement(statement, User)
+        total: int = self.rows(criteria).scalar_one()
+        if total == 0:
+            return page.build([], 0)
+        statement = page.filter.append_to_statement(_NEWEST_FIRST.append_to_statement(statement, User), User)
+        return page.build([_account(row) for row in self.rows(statement)], total)
+
+    def get_active(self, user_id: uuid.UUID) -> User | None:
+        """The active account's ORM row, to change it."""
+        return self.get_one_or_none(ACTIVE, id=user_id)
+
+    def get_active_by_email(self, email: str) -> User | None:
+        """The active account with this (normalised) address, to change it."""
+        return self.get_one_or_none(ACTIVE, email=email)
+
+    def read_sign_in(self, email: str) -> SignInRecord | None:
+        """The id and password hash of the active account with this (normalised) address."""
+        row = self.rows(_SIGN_IN_BY_EMAIL, {"email": email}).one_or_none()
+        return None if row is None else SignInRecord(row.id, row.hashed_password)
+
+    def replace_password_hash(self, user_id: uuid.UUID, hashed_password: str) -> None:
+        # updated_at comes from the column's onupdate, as it does for the ORM.
+        self.rows(update(User).where(User.id == user_id).values(hashed_password=hashed_password))
+
+
+class ProfileRepository(Repository[Profile]):
+    model_type = Profile
