@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
@@ -26,9 +26,10 @@ from app.auth.schemas import (
 )
 from app.auth.service import AuthService
 from app.core.database import AUTOCOMMIT_OPT
-from app.core.openapi import BODY_ERRORS, PUBLIC, errors, with_request_body
+from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, PUBLIC, errors, with_request_body
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
+from app.core.routes import post
 from app.core.security import minimum_duration
 from app.core.settings import Settings
 from app.users.schemas import UserRegistration, UserResponse
@@ -82,7 +83,6 @@ class AuthController(Controller):
         status_code=HTTP_201_CREATED,
         guards=[rate_limited("register_ip")],
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def register(self, data: JSONBody[UserRegistration], users_service: NamedDependency[UserService]) -> UserResponse:
         """Create an account and mail a welcome and a verification link. Privilege flags in the body are ignored."""
@@ -96,7 +96,6 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         guards=[rate_limited("login_ip")],
         exclude_from_auth=True,
-        sync_to_thread=True,
         operation_class=with_request_body(LOGIN_REQUEST_BODY),
         opt={AUTOCOMMIT_OPT: True},
     )
@@ -117,7 +116,6 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         guards=[rate_limited("refresh_ip")],
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def refresh(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> TokenPair:
         """Spend a refresh token for a new pair. A token presented twice revokes every token of its login."""
@@ -130,7 +128,6 @@ class AuthController(Controller):
         security=PUBLIC,
         status_code=HTTP_204_NO_CONTENT,
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def logout(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> None:
         """Revoke a refresh token and every token of its login."""
@@ -143,7 +140,6 @@ class AuthController(Controller):
         security=PUBLIC,
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def verify_email(
         self, data: JSONBody[VerifyEmailRequest], auth_service: NamedDependency[AuthService]
@@ -154,10 +150,9 @@ class AuthController(Controller):
     @post(
         "/verify-email/resend",
         operation_id="resendVerificationEmail",
-        responses=errors(401, 409, 429, 503),
+        responses=errors(*AUTHENTICATED_ERRORS, 409, 429),
         status_code=HTTP_202_ACCEPTED,
         guards=[rate_limited("verify_resend_ip")],
-        sync_to_thread=True,
     )
     def resend_verification(
         self, caller: NamedDependency[UserResponse], auth_service: NamedDependency[AuthService]
@@ -174,7 +169,6 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         guards=[rate_limited("forgot_password_ip")],
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def forgot_password(
         self,
@@ -194,7 +188,6 @@ class AuthController(Controller):
         security=PUBLIC,
         status_code=HTTP_204_NO_CONTENT,
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def reset_password(self, data: JSONBody[ResetPasswordRequest], auth_service: NamedDependency[AuthService]) -> None:
         """Set a new password with the token from a reset email; every session is signed out. A bad token is 400."""

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from app.core.settings import Settings
 
 __all__ = (
+    "AUTHENTICATED_ERRORS",
     "BODY_ERRORS",
     "OPTIONAL_BEARER",
     "PUBLIC",
+    "RESTRICTED_ERRORS",
     "ErrorBody",
     "build_openapi_config",
     "errors",
@@ -72,7 +74,13 @@ PUBLIC: list[SecurityRequirement] = [{}]
 OPTIONAL_BEARER: list[SecurityRequirement] = [{}, {"BearerToken": []}]
 """Routes that answer anyone, and more to a bearer (a bad token is still 401)."""
 
+# Error codes that recur across operations, to unpack into errors() next to the codes particular to each.
 BODY_ERRORS = (400, 413, 422)
+"""Routes that read a JSON body: malformed, too large, or invalid."""
+AUTHENTICATED_ERRORS = (401, 503)
+"""Routes that read a bearer token: a bad token, or no database to load its account from."""
+RESTRICTED_ERRORS = (*AUTHENTICATED_ERRORS, 403)
+"""Authenticated routes for some callers only: superusers, the account's owner, the post's author."""
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:

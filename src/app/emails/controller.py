@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from app.core.caller import requires_superuser
-from app.core.openapi import BODY_ERRORS, errors
+from app.core.openapi import BODY_ERRORS, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.routes import get, post
 from app.emails.models import EmailStatus
 from app.emails.schemas import OutboxEmail, RetryFailed, RetryResult, to_outbox_email
 from app.emails.service import OutboxService
@@ -30,8 +31,7 @@ class OutboxController(Controller):
         "/",
         operation_id="listEmails",
         guards=[requires_superuser],
-        responses=errors(401, 403, 422, 503),
-        sync_to_thread=True,
+        responses=errors(*RESTRICTED_ERRORS, 422),
     )
     def list_emails(
         self,
@@ -48,9 +48,8 @@ class OutboxController(Controller):
         "/retry",
         operation_id="retryFailedEmails",
         guards=[requires_superuser],
-        responses=errors(*BODY_ERRORS, 401, 403, 503),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS),
         status_code=HTTP_200_OK,
-        sync_to_thread=True,
     )
     def retry_failed(self, data: JSONBody[RetryFailed], outbox_service: NamedDependency[OutboxService]) -> RetryResult:
         """Put every failed email back in the queue with a fresh attempt budget, or only those that failed at or
@@ -61,9 +60,8 @@ class OutboxController(Controller):
         "/{email_id:str}/retry",
         operation_id="retryEmail",
         guards=[requires_superuser],
-        responses=errors(401, 403, 404, 409, 422, 503),
+        responses=errors(*RESTRICTED_ERRORS, 404, 409, 422),
         status_code=HTTP_200_OK,
-        sync_to_thread=True,
     )
     def retry_email(self, email_id: FromPath[UUID], outbox_service: NamedDependency[OutboxService]) -> OutboxEmail:
         """Put one failed email back in the queue with a fresh attempt budget (superusers only); 409 unless it

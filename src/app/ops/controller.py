@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response
 from litestar.di import NamedDependency, Provide
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.core.caller import requires_superuser
 from app.core.metrics import HttpMetrics
-from app.core.openapi import errors
+from app.core.openapi import RESTRICTED_ERRORS, errors
+from app.core.routes import get
 from app.ops.deps import provide_ops_service
 from app.ops.guards import requires_metrics_credential
 from app.ops.metrics import OpsMetrics
@@ -29,8 +30,7 @@ class OpsController(Controller):
         # On the handler, not the controller: Litestar's automatic OPTIONS route skips authentication, and a
         # controller-level guard would run there without a user.
         guards=[requires_superuser],
-        responses=errors(401, 403, 503),
-        sync_to_thread=True,
+        responses=errors(*RESTRICTED_ERRORS),
     )
     def queues(self, ops_service: NamedDependency[OpsService]) -> QueuesReport:
         """Queue depths, workers online, the outbox backlog, the last token cleanup and, per housekeeping job, its
@@ -47,7 +47,7 @@ class MetricsController(Controller):
     include_in_schema = False
 
     # On the handler (see OpsController.queues); guards run before the handler, so a refusal reads nothing.
-    @get("/", guards=[requires_metrics_credential], sync_to_thread=True)
+    @get("/", guards=[requires_metrics_credential])
     def metrics(
         self, http_metrics: NamedDependency[HttpMetrics], ops_metrics: NamedDependency[OpsMetrics]
     ) -> Response[bytes]:

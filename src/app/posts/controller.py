@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import OPTIONAL_CALLER
-from app.core.openapi import BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, errors
+from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.routes import delete, get, patch, post
 from app.core.schemas import NO_NUL
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
@@ -34,7 +35,6 @@ class PostController(Controller):
         responses=errors(422, 503),
         security=PUBLIC,
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def list_posts(
         self,
@@ -60,12 +60,11 @@ class PostController(Controller):
     @get(
         "/{post_id:str}",
         operation_id="getPost",
-        responses=errors(401, 404, 422, 503),
+        responses=errors(*AUTHENTICATED_ERRORS, 404, 422),
         security=OPTIONAL_BEARER,
         name=GET_POST_ROUTE,
         exclude_from_auth=True,
         dependencies=OPTIONAL_CALLER,
-        sync_to_thread=True,
     )
     def get_post(
         self,
@@ -79,10 +78,9 @@ class PostController(Controller):
     @post(
         "/",
         operation_id="createPost",
-        responses=errors(*BODY_ERRORS, 401, 503),
+        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS),
         status_code=HTTP_201_CREATED,
         response_headers=[ResponseHeader(name="Location", description="URL of the new post", documentation_only=True)],
-        sync_to_thread=True,
     )
     def create_post(
         self,
@@ -99,8 +97,7 @@ class PostController(Controller):
     @patch(
         "/{post_id:str}",
         operation_id="updatePost",
-        responses=errors(*BODY_ERRORS, 401, 403, 404, 503),
-        sync_to_thread=True,
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404),
     )
     def update_post(
         self,
@@ -115,9 +112,8 @@ class PostController(Controller):
     @delete(
         "/{post_id:str}",
         operation_id="deletePost",
-        responses=errors(401, 403, 404, 422, 503),
+        responses=errors(*RESTRICTED_ERRORS, 404, 422),
         status_code=HTTP_204_NO_CONTENT,
-        sync_to_thread=True,
     )
     def delete_post(
         self,
@@ -133,7 +129,7 @@ class UserPostsController(Controller):
     path = "/users"
     tags = ["posts"]
 
-    @get("/me/posts", operation_id="listMyPosts", responses=errors(401, 422, 503), sync_to_thread=True)
+    @get("/me/posts", operation_id="listMyPosts", responses=errors(*AUTHENTICATED_ERRORS, 422))
     def list_my_posts(
         self,
         caller: NamedDependency[UserResponse],
@@ -151,7 +147,6 @@ class UserPostsController(Controller):
         responses=errors(404, 422, 503),
         security=PUBLIC,
         exclude_from_auth=True,
-        sync_to_thread=True,
     )
     def list_user_posts(
         self,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.core.caller import requires_superuser
-from app.core.openapi import BODY_ERRORS, errors
+from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.routes import delete, get, patch, post, put
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service
 from app.users.guards import requires_self_or_superuser
@@ -36,12 +37,12 @@ class UserController(Controller):
     dependencies = {"profiles_service": Provide(provide_profiles_service, sync_to_thread=False)}
 
     # No thread: the account was read by authentication, so nothing here blocks.
-    @get("/me", operation_id="getMe", responses=errors(401, 503), sync_to_thread=False)
+    @get("/me", operation_id="getMe", responses=errors(*AUTHENTICATED_ERRORS), sync_to_thread=False)
     def get_me(self, caller: NamedDependency[UserResponse]) -> UserResponse:
         """The caller's own account."""
         return caller
 
-    @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, 401, 409, 503), sync_to_thread=True)
+    @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409))
     def update_me(
         self,
         data: JSONBody[UserUpdate],
@@ -51,15 +52,13 @@ class UserController(Controller):
         """Change one's own account. A new password needs `current_password` and signs out every session."""
         return to_user_response(users_service.update_account(caller.id, data, caller=caller))
 
-    @delete(
-        "/me", operation_id="deleteMe", responses=errors(401, 503), status_code=HTTP_204_NO_CONTENT, sync_to_thread=True
-    )
+    @delete("/me", operation_id="deleteMe", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT)
     def delete_me(self, caller: NamedDependency[UserResponse], users_service: NamedDependency[UserService]) -> None:
         """Delete one's own account and every token issued to it."""
         users_service.delete_account(caller.id)
 
     # No thread: the profile was read with the account by authentication.
-    @get("/me/profile", operation_id="getMyProfile", responses=errors(401, 404, 503), sync_to_thread=False)
+    @get("/me/profile", operation_id="getMyProfile", responses=errors(*AUTHENTICATED_ERRORS, 404), sync_to_thread=False)
     def get_my_profile(self, caller: NamedDependency[UserResponse]) -> ProfileResponse:
         """The caller's profile; 404 until one is created."""
         return ProfileService.of(caller)
@@ -67,8 +66,7 @@ class UserController(Controller):
     @put(
         "/me/profile",
         operation_id="replaceMyProfile",
-        responses=errors(*BODY_ERRORS, 401, 409, 503),
-        sync_to_thread=True,
+        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409),
     )
     def replace_my_profile(
         self,
@@ -82,9 +80,8 @@ class UserController(Controller):
     @get(
         "/",
         operation_id="listUsers",
-        responses=errors(401, 403, 422, 503),
+        responses=errors(*RESTRICTED_ERRORS, 422),
         guards=[requires_superuser],
-        sync_to_thread=True,
     )
     def list_users(
         self,
@@ -101,10 +98,9 @@ class UserController(Controller):
     @post(
         "/",
         operation_id="createUser",
-        responses=errors(*BODY_ERRORS, 401, 403, 409, 503),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 409),
         guards=[requires_superuser],
         status_code=HTTP_201_CREATED,
-        sync_to_thread=True,
     )
     def create_user(self, data: JSONBody[UserAdminCreate], users_service: NamedDependency[UserService]) -> UserResponse:
         """Create an account with any flags (superusers only)."""
@@ -113,9 +109,8 @@ class UserController(Controller):
     @get(
         "/{user_id:str}",
         operation_id="getUser",
-        responses=errors(401, 403, 404, 422, 503),
+        responses=errors(*RESTRICTED_ERRORS, 404, 422),
         guards=[requires_self_or_superuser],
-        sync_to_thread=True,
     )
     def get_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> UserResponse:
         """One account: one's own, or any for a superuser."""
@@ -124,9 +119,8 @@ class UserController(Controller):
     @patch(
         "/{user_id:str}",
         operation_id="updateUser",
-        responses=errors(*BODY_ERRORS, 401, 403, 404, 409, 503),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404, 409),
         guards=[requires_self_or_superuser],
-        sync_to_thread=True,
     )
     def update_user(
         self,
@@ -141,10 +135,9 @@ class UserController(Controller):
     @delete(
         "/{user_id:str}",
         operation_id="deleteUser",
-        responses=errors(401, 403, 404, 422, 503),
+        responses=errors(*RESTRICTED_ERRORS, 404, 422),
         guards=[requires_superuser],
         status_code=HTTP_204_NO_CONTENT,
-        sync_to_thread=True,
     )
     def delete_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> None:
         """Delete any account (superusers only)."""
