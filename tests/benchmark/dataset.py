@@ -19,11 +19,13 @@ from app.users.profiles import ProfileService
 from app.users.schemas import ProfileUpdate, UserAdminCreate
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from app.core.settings import Settings
 
 __all__ = (
+    "BENCH_AVATAR_URL",
+    "BENCH_BIO",
     "BENCH_DATABASE",
     "BENCH_EMAIL",
     "BENCH_PASSWORD",
@@ -33,6 +35,8 @@ __all__ = (
 BENCH_DATABASE = "inkwell_bench"
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = DEMO_PASSWORD
+BENCH_BIO = "Writes posts, reads them back."
+BENCH_AVATAR_URL = "https://example.com/bench.png"
 SEED = 20_260_130  # the same content every run
 
 
@@ -61,7 +65,8 @@ class Database:
         """Migrate to head, seed demo users and posts with the app's ``posts seed``, add the bench user.
 
         Returns the bench user's id. It has a profile (``GET /users/me`` then carries one, as real
-        accounts do) and no posts, so the posts it writes can be deleted without touching the seed.
+        accounts do) and no posts yet: its own drafts come from :meth:`bench_drafts`, and whatever else
+        it writes can be deleted without touching the seed.
         """
         db_config = build_sqlalchemy_config(settings)
         AlembicCommands(sqlalchemy_config=db_config).upgrade("head")
@@ -74,9 +79,7 @@ class Database:
                     email=BENCH_EMAIL, password=BENCH_PASSWORD, first_name="Bench", last_name="Mark", is_verified=True
                 )
             )
-            ProfileService(session=session).replace(
-                user.id, ProfileUpdate(bio="Writes posts, reads them back.", avatar_url="https://example.com/bench.png")
-            )
+            ProfileService(session=session).replace(user.id, ProfileUpdate(bio=BENCH_BIO, avatar_url=BENCH_AVATAR_URL))
             user_id = user.id
         db_config.get_engine().dispose()
         self.vacuum()
@@ -149,11 +152,53 @@ class Database:
             ).fetchall()
         return [uuid.UUID(str(row[0])) for row in rows]
 
-    def reset_bench_user(self, user_id: uuid.UUID) -> None:
-        """Undo the write workloads (posts, refresh tokens), so every later row reads the seeded data set."""
+    def bench_drafts(self, user_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+        """Ids of ``count`` drafts by the bench user, for it to edit; those missing are created first.
+
+        Each copies a seeded post's title and text, so an edit answers a body of the usual size. Drafts, so
+        that no public listing, count or search reads them.
+        """
         with self.connect() as conn:
-            conn.execute("DELETE FROM post WHERE author_id = %s", (user_id,))
+            conn.execute(
+                """
+                INSERT INTO post (id, title, content, is_published, published_at, author_id, created_at, updated_at)
+                SELECT gen_random_uuid(), p.title, p.content, false, NULL, %(user)s, now(), now()
+                FROM post AS p
+                WHERE p.author_id <> %(user)s
+                ORDER BY p.id
+                LIMIT greatest(0, %(count)s - (SELECT count(*) FROM post WHERE author_id = %(user)s))
+                """,
+                {"user": user_id, "count": count},
+            )
+            rows = conn.execute(
+                "SELECT id FROM post WHERE author_id = %s ORDER BY id LIMIT %s", (user_id, count)
+            ).fetchall()
+        self.vacuum()
+        return [uuid.UUID(str(row[0])) for row in rows]
+
+    def most_published_author(self) -> uuid.UUID:
+        """The seeded author with the most published posts: their first page of a listing is a full one."""
+        with self.connect() as conn:
+            row = conn.execute(
+                """
+                SELECT author_id FROM post WHERE is_published
+                GROUP BY author_id ORDER BY count(*) DESC, author_id LIMIT 1
+                """
+            ).fetchone()
+        if row is None:
+            raise RuntimeError("no published posts: the database is not seeded")
+        return uuid.UUID(str(row[0]))
+
+    def reset_bench_user(self, user_id: uuid.UUID, keep: Sequence[uuid.UUID]) -> None:
+        """Undo the write workloads, so every later row reads the data set as prepared: the bench user's posts
+        go but ``keep`` (its drafts, which only its edits read), its refresh tokens go, its profile is put back."""
+        with self.connect() as conn:
+            conn.execute("DELETE FROM post WHERE author_id = %s AND id <> ALL(%s)", (user_id, list(keep)))
             conn.execute("DELETE FROM refresh_token WHERE user_id = %s", (user_id,))
+            conn.execute(
+                "UPDATE profile SET bio = %s, avatar_url = %s WHERE user_id = %s",
+                (BENCH_BIO, BENCH_AVATAR_URL, user_id),
+            )
         self.vacuum()
 
     def backend_pids(self) -> list[int]:

@@ -21,7 +21,8 @@ class WrkError(RuntimeError):
 
 @dataclass(frozen=True)
 class Request:
-    """One workload's request. With ``paths``, wrk asks for each in turn instead of ``path``."""
+    """One workload's request. With ``paths``, wrk asks for each in turn instead of ``path``; with ``bodies``
+    (one line each), it sends each in turn instead of ``body``, which the preflight sends."""
 
     path: str
     method: str = "GET"
@@ -29,6 +30,7 @@ class Request:
     body: str | None = None
     content_type: str | None = None
     paths: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,17 @@ class Wrk:
         ):
             if value is not None:
                 env[name] = value
-        if request.paths:
-            text = "\n".join(request.paths) + "\n"
-            paths_file = self.workdir / f"paths-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
-            paths_file.write_text(text)
-            env["BENCH_PATHS_FILE"] = str(paths_file)
+        for name, lines in (("BENCH_PATHS_FILE", request.paths), ("BENCH_BODIES_FILE", request.bodies)):
+            if lines:
+                env[name] = str(self._lines_file(lines))
         return env
+
+    def _lines_file(self, lines: tuple[str, ...]) -> Path:
+        """A file of ``lines`` for the Lua script, named by its content so that the cells of a workload share one."""
+        text = "\n".join(lines) + "\n"
+        path = self.workdir / f"lines-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
+        path.write_text(text)
+        return path
 
     def start(
         self, base_url: str, request: Request, connections: int, seconds: float, timeout: int | None = None

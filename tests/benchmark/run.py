@@ -29,7 +29,7 @@ import msgspec
 
 from app.auth.access_tokens import AccessTokenIssuer
 from app.core.settings import Settings, load_settings
-from tests.benchmark.dataset import BENCH_EMAIL, BENCH_PASSWORD, Database
+from tests.benchmark.dataset import BENCH_AVATAR_URL, BENCH_BIO, BENCH_EMAIL, BENCH_PASSWORD, Database
 from tests.benchmark.load import Request, Wrk, WrkError
 from tests.benchmark.report import Cell, Context, Run, checks, render_checks, render_table
 from tests.benchmark.server import App, Server, ServerError, cpu_seconds, find_importable
@@ -50,10 +50,13 @@ SOAK_CONNECTIONS = 4
 SOAK_SAMPLE_SECONDS = 5.0
 POST_SAMPLE = 200
 PAGE_SIZE = 20
+# An ORM write of the values already stored issues no UPDATE: each profile sent differs from the one before it.
+PROFILE_VERSIONS = 4
 # Long enough for a login or a page at a million posts; a server that needs longer is stuck.
 PREFLIGHT_TIMEOUT_SECONDS = 10
 DEEP_PAGE_TIMEOUT_SECONDS = 30
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+JSON = "application/json"
 
 ENTRIES = {"asgi": "app.main:app", "wsgi": "app.wsgi:application"}
 FLOORS = {"asgi": "tests.benchmark.floor:asgi_app", "wsgi": "tests.benchmark.floor:wsgi_app"}
@@ -76,8 +79,11 @@ WORKLOADS = {
         Workload("health", "GET /health", (4, 32), on_floor=True),
         Workload("me", "GET /users/me", (4, 32), on_floor=True),
         Workload("posts", f"GET /posts?page=1&size={PAGE_SIZE}", (4, 32)),
-        Workload("post", "GET /posts/{id}", (4, 32)),
+        Workload("post", "GET /posts/{id}", (4, 32), on_floor=True),
+        Workload("user-posts", f"GET /users/{{id}}/posts?page=1&size={PAGE_SIZE}", (4, 32)),
         Workload("create", "POST /posts", (4, 32), writes=True),
+        Workload("update", "PATCH /posts/{id}", (4, 32), writes=True),
+        Workload("profile", "PUT /users/me/profile", (4, 32), writes=True),
         Workload("login", "POST /auth/login", (LOGIN_CONNECTIONS,), writes=True),
         Workload("health-login", f"GET /health while {LOGIN_CONNECTIONS} clients log in", (32,), during_logins=True),
         # Reported, not judged: at a million posts the middle page takes seconds, so its answers are waited for.
@@ -216,6 +222,8 @@ class Bench:
         self.failures: list[str] = []
         self.bench_user: uuid.UUID | None = None
         self.post_paths: tuple[str, ...] = ()
+        self.draft_ids: tuple[uuid.UUID, ...] = ()
+        self.user_posts_path = ""
         self.middle_page = 1
 
     # -- requests --------------------------------------------------------------------------------------
@@ -230,6 +238,11 @@ class Bench:
         token = self.tokens.issue(self._user)  # fresh per cell: a whole run outlives one token
         login_form = urllib.parse.urlencode({"username": BENCH_EMAIL, "password": BENCH_PASSWORD})
         post_body = {"title": "A benchmark post", "content": "Measured, not admired. " * 40, "is_published": True}
+        draft_paths = tuple(f"{API}/posts/{i}" for i in self.draft_ids)
+        profiles = tuple(
+            json.dumps({"bio": f"{BENCH_BIO} Version {n}.", "avatar_url": BENCH_AVATAR_URL})
+            for n in range(PROFILE_VERSIONS)
+        )
         mixed = (f"{API}/users/me", f"{API}/posts?page=1&size={PAGE_SIZE}", *self.post_paths[:8])
         requests = {
             "health": Request("/health"),
@@ -238,7 +251,12 @@ class Bench:
             "posts": Request(f"{API}/posts?page=1&size={PAGE_SIZE}"),
             "deep": Request(f"{API}/posts?page={self.middle_page}&size={PAGE_SIZE}"),
             "post": Request(self.post_paths[0], paths=self.post_paths),
-            "create": Request(f"{API}/posts", "POST", token, json.dumps(post_body), "application/json"),
+            "user-posts": Request(self.user_posts_path),
+            "create": Request(f"{API}/posts", "POST", token, json.dumps(post_body), JSON),
+            "update": Request(
+                draft_paths[0], "PATCH", token, json.dumps({"title": "A draft, edited"}), JSON, paths=draft_paths
+            ),
+            "profile": Request(f"{API}/users/me/profile", "PUT", token, profiles[0], JSON, bodies=profiles),
             "login": Request(f"{API}/auth/login", "POST", None, login_form, "application/x-www-form-urlencoded"),
             "soak": Request(mixed[0], token=token, paths=mixed),
         }
@@ -320,7 +338,7 @@ class Bench:
                 raise
         finally:
             if workload.writes:
-                self.db.reset_bench_user(self._user)
+                self.db.reset_bench_user(self._user, keep=self.draft_ids)
         outcome = "error: " + cell.error if cell.error else f"{cell.rps or 0:,.0f} req/s"
         _log(f"  {label} c{connections}: {outcome}")
 
@@ -389,6 +407,8 @@ class Bench:
         self.db.recreate()
         self.bench_user = self.db.prepare(self.settings, users=options.users, posts=small)
         self.post_paths = tuple(f"{API}/posts/{i}" for i in self.db.sample_published_ids(POST_SAMPLE))
+        self.draft_ids = tuple(self.db.bench_drafts(self.bench_user, POST_SAMPLE))
+        self.user_posts_path = f"{API}/users/{self.db.most_published_author()}/posts?page=1&size={PAGE_SIZE}"
         self.middle_page = self.db.page_of_middle(PAGE_SIZE)
 
         # A WSGI server's threads are its concurrency: both WSGI servers get as many as the app's pools are sized for.
