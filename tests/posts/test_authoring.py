@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 from litestar import Litestar
@@ -120,6 +121,18 @@ def test_author_updates_and_publishing_sets_published_at_once(
     republished = client.patch(url, headers=author.headers, json={"is_published": True}).json()
     assert unpublished["published_at"] == republished["published_at"] == published["published_at"]
     assert client.patch(url, headers=author.headers, json={"title": ""}).status_code == 422
+
+
+def test_a_change_moves_updated_at_and_is_what_a_read_returns(
+    client: TestClient[Litestar], accounts: Accounts, posts: Posts
+) -> None:
+    author = accounts.user()
+    draft = posts.create(author, published=False)
+    url = f"{POSTS}/{draft['id']}"
+    changed = client.patch(url, headers=author.headers, json={"content": "Rewritten"}).json()
+    assert datetime.fromisoformat(changed["updated_at"]) > datetime.fromisoformat(draft["updated_at"])
+    assert changed["created_at"] == draft["created_at"]
+    assert client.get(url, headers=author.headers).json() == changed
 
 
 def test_superuser_edits_and_deletes_any_post(client: TestClient[Litestar], accounts: Accounts, posts: Posts) -> None:

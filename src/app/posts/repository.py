@@ -134,6 +134,9 @@ _OWN_PAGE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR)
 _OWN_PAGE_IN_STATE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR, _IN_STATE)
 
 _RETURNED = (*_POST_COLUMNS, Post.content, Post.author_id)
+# The changed columns come as execution parameters, so each statement is built (and its cache key computed) once.
+_INSERT = insert(Post).returning(*_RETURNED)
+_UPDATE_BY_ID = update(Post).where(Post.id == bindparam("post_id")).returning(*_RETURNED)
 _DELETE_BY_ID = delete(Post).where(Post.id == bindparam("post_id"))
 
 
@@ -240,12 +243,12 @@ class PostRepository(Repository[Post]):
     # -- writes -----------------------------------------------------------------------------------------------
 
     def insert_post(self, values: Mapping[str, Any], author: AuthorSummary) -> PostResponse:
-        row = self.rows(insert(Post).values(**values).returning(*_RETURNED)).one()
+        row = self.rows(_INSERT, values).one()
         return _post(row, author)
 
     def update_post(self, post_id: uuid.UUID, values: Mapping[str, Any], author: AuthorSummary) -> PostResponse | None:
         """The post as changed; None if it is gone."""
-        row = self.rows(update(Post).where(Post.id == post_id).values(**values).returning(*_RETURNED)).one_or_none()
+        row = self.rows(_UPDATE_BY_ID, {**values, "post_id": post_id}).one_or_none()
         return None if row is None else _post(row, author)
 
     def delete_post(self, post_id: uuid.UUID) -> None:
