@@ -8,7 +8,7 @@ from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, Reposi
 from litestar.testing import RequestFactory
 from sqlalchemy import exc as sa_exc
 
-from app.core.errors import exception_handlers
+from app.core.error_responses import exception_handlers
 
 
 def _wrapped(error: Exception) -> RepositoryError:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy.orm import Session, sessionmaker
-
 import app.models  # noqa: F401  (maps every table, so foreign keys such as email_outbox.user_id resolve)
-from app.core.database import build_engine
+from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.task_metrics import TaskMetricsRecorder
 from app.emails.rendering import EmailComposer
 from app.emails.transports import EmailTransport, build_transport
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
     from app.core.settings import Settings
 
@@ -46,8 +47,8 @@ class WorkerContext:
         return build_engine(self.settings)
 
     @cached_property
-    def _sessions(self) -> sessionmaker[Session]:
-        return sessionmaker(self.engine, expire_on_commit=False)
+    def _sessions(self) -> Callable[[], Session]:
+        return build_sqlalchemy_config(self.settings, self.engine).create_session_maker()
 
     @cached_property
     def composer(self) -> EmailComposer:

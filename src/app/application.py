@@ -22,7 +22,7 @@ from app.auth.controller import AuthController
 from app.auth.deps import auth_service_provider, login_service_provider, provide_caller
 from app.core.database import build_read_config, build_sqlalchemy_config, request_session_provider
 from app.core.edge import edge_middleware
-from app.core.errors import exception_handlers
+from app.core.error_responses import exception_handlers
 from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_headers
 from app.core.logging import build_logging_config
 from app.core.metrics import HttpMetrics

@@ -161,4 +161,4 @@ def test_an_unreachable_database_is_one_line_and_exit_status_1(settings: Setting
     result = ops_status(settings, tmp_path, DATABASE_URL=closed, DATABASE_CONNECT_TIMEOUT_SECONDS="1")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: cannot read the database: ")
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: database {closed}: connection failed")

@@ -52,7 +52,7 @@ def test_wsgi_entry_matches_asgi_entry(tmp_path: Path) -> None:
 
 
 # Alembic and the CLIs (app.manage; app.cli and its rich tables), and the workers' email rendering and sending:
-# ~17 MiB of every web worker's memory if the web entries imported them.
+# memory every web worker would carry if the web entries imported them.
 NOT_FOR_SERVING = (
     "alembic",
     "mako",

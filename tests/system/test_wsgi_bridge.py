@@ -16,7 +16,7 @@ from litestar import Litestar, get, post
 from litestar.concurrency import set_asyncio_executor
 from litestar.params import RawBody
 
-from app.core.wsgi_bridge import REQUEST_CHUNK_BYTES, InlineExecutor, Lifespan, WSGIApplication
+from app.core.wsgi_bridge import REQUEST_CHUNK_BYTES, InlineExecutor, LifespanThread, WSGIApplication
 
 BLOCKED_SECONDS = 5.0
 
@@ -77,7 +77,7 @@ def broken() -> None:
 def application() -> Iterator[WSGIApplication]:
     set_asyncio_executor(InlineExecutor())
     app = Litestar([digest, thread, rendezvous, broken], request_max_body_size=1_000_000)
-    lifespan = Lifespan(app)
+    lifespan = LifespanThread(app)
     try:
         yield WSGIApplication(app)
     finally:

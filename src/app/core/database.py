@@ -1,7 +1,8 @@
-"""The SQLAlchemy engines and advanced-alchemy's sync configuration, shared by the API, the CLI and the workers.
+"""The SQLAlchemy engines and advanced-alchemy's sync configuration: every process (the API, the CLIs, the workers)
+builds its engine and sessions with :func:`build_sqlalchemy_config`.
 
 Only advanced-alchemy's framework-free parts: its Litestar extension imports Alembic and the CLI at import time,
-which only ``app.manage`` needs.
+which only ``app.manage`` needs (it passes the extension's class in).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from advanced_alchemy.config import AlembicSyncConfig, SQLAlchemySyncConfig, SyncSessionConfig
 from litestar import Request
@@ -28,11 +29,9 @@ if TYPE_CHECKING:
     from app.core.settings import Settings
 
 __all__ = (
-    "build_alembic_config",
     "build_autocommit_engine",
     "build_engine",
     "build_read_config",
-    "build_session_config",
     "build_sqlalchemy_config",
     "request_session_provider",
 )
@@ -135,8 +134,8 @@ def build_autocommit_engine(settings: Settings, engine: Engine) -> Engine:
     a login's credential read and token insert.
 
     On PostgreSQL it is a pool of its own whose connections stay in autocommit: no BEGIN or ROLLBACK round trip
-    and no switching a shared connection in and out of autocommit on every checkout (measured: +17 % req/s on
-    ``GET /users/me``). Only handler threads use it, one connection each, so ``WEB_THREADS`` connections suffice.
+    and no switching a shared connection in and out of autocommit on every checkout. Only handler threads use it,
+    one connection each, so ``WEB_THREADS`` connections suffice.
     SQLite shares ``engine``'s connections (an in-memory database lives in its one connection).
     """
     if settings.is_sqlite:
@@ -144,13 +143,12 @@ def build_autocommit_engine(settings: Settings, engine: Engine) -> Engine:
     return _postgres_engine(settings, isolation_level="AUTOCOMMIT", pool_size=settings.web_threads, max_overflow=0)
 
 
-def build_session_config() -> SyncSessionConfig:
-    """Sessions whose objects stay readable after the commit that wrote them: services commit explicitly."""
+def _session_config() -> SyncSessionConfig:
+    # Objects stay readable after the commit that wrote them: services commit explicitly, then return what they wrote.
     return SyncSessionConfig(expire_on_commit=False)
 
 
-def build_alembic_config() -> AlembicSyncConfig:
-    """Alembic's settings for advanced-alchemy's migration commands."""
+def _alembic_config() -> AlembicSyncConfig:
     return AlembicSyncConfig(
         script_location=str(MIGRATIONS_DIR),
         script_config=str(MIGRATIONS_DIR / "alembic.ini"),
@@ -160,12 +158,41 @@ def build_alembic_config() -> AlembicSyncConfig:
     )
 
 
-def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) -> SQLAlchemySyncConfig:
-    """advanced-alchemy's framework-free config: the session factory, and Alembic for the migration commands."""
-    return SQLAlchemySyncConfig(
+ConfigT = TypeVar("ConfigT", bound=SQLAlchemySyncConfig)
+
+
+@overload
+def build_sqlalchemy_config(settings: Settings, engine: Engine | None = None) -> SQLAlchemySyncConfig: ...
+
+
+@overload
+def build_sqlalchemy_config(
+    settings: Settings, engine: Engine | None = None, *, config_class: type[ConfigT]
+) -> ConfigT: ...
+
+
+def build_sqlalchemy_config(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    config_class: type[SQLAlchemySyncConfig] = SQLAlchemySyncConfig,
+) -> SQLAlchemySyncConfig:
+    """The database configuration of every process: its engine, the sessions on it and Alembic for the migration
+    commands.
+
+    Args:
+        settings: the configured database and its pool.
+        engine: an engine already built from ``settings``; default: a new one (nothing connects until first use).
+        config_class: the configuration class; the Litestar CLI's plugin needs its extension's subclass.
+
+    Returns:
+        The configuration; its ``get_engine()`` is the engine, its ``get_session()`` a session that leaves what it
+        wrote readable after the commit.
+    """
+    return config_class(
         engine_instance=engine or build_engine(settings),
-        session_config=build_session_config(),
-        alembic_config=build_alembic_config(),
+        session_config=_session_config(),
+        alembic_config=_alembic_config(),
     )
 
 
@@ -178,7 +205,7 @@ def build_read_config(settings: Settings, engine: Engine) -> SQLAlchemySyncConfi
     """Sessions on the autocommit engine, for work that is single statements (reads, a login): each statement is
     its own transaction, so there is no BEGIN or ROLLBACK round trip and no transaction held open between them."""
     return SQLAlchemySyncConfig(
-        engine_instance=build_autocommit_engine(settings, engine), session_config=build_session_config()
+        engine_instance=build_autocommit_engine(settings, engine), session_config=_session_config()
     )
 
 

@@ -116,17 +116,21 @@ class BackgroundLogHandler(logging.Handler):
 def build_logging_config(*, debug: bool) -> LoggingConfig:
     """The web processes' logging, installed by Litestar."""
     return LoggingConfig(
-        root={"level": "DEBUG" if debug else "INFO", "handlers": ["queue_listener"]},
+        root={"level": "DEBUG" if debug else "INFO", "handlers": ["background"]},
         filters={"request_id": {"()": "app.core.request_context.RequestIdLogFilter"}},
         handlers={
-            "queue_listener": {
+            "background": {
                 "()": "app.core.logging.BackgroundLogHandler",
                 "level": "DEBUG",
                 "filters": ["request_id"],
             },
+            # Litestar adds its own queue_listener handler (a second writer thread) unless one of that id exists.
+            "queue_listener": {"class": "logging.NullHandler"},
         },
         log_exceptions="debug" if debug else "never",
         loggers={
+            # Litestar's default sends it to its queue_listener handler.
+            "litestar": {"level": "INFO", "handlers": ["background"], "propagate": False},
             "sqlalchemy.engine": {"level": "WARNING", "propagate": True},
             "httpx": {"level": "WARNING", "propagate": True},
         },

@@ -1,10 +1,19 @@
-"""Serving the ASGI app to a WSGI server without handing each request to another thread.
+"""Serving the ASGI app to a WSGI server, each request staying on the server thread that accepted it.
 
-Every WSGI thread runs the ASGI app on an event loop of its own, and with ``InlineExecutor`` installed sync handlers
-run inline on that thread: the thread already belongs to this one request, so passing the request to a shared loop
-thread and on to a handler thread (a2wsgi's design) only added thread switches; the WSGI entry served half the ASGI
-entry's rate that way. Concurrency is the WSGI server's thread count. Responses are collected whole before they
-are returned (the API streams none). The lifespan runs once, on a loop thread of its own.
+A request's way, all on one thread::
+
+    WSGI server thread
+      -> WSGIApplication(environ, start_response)
+      -> the thread's own event loop (_ThreadEventLoop, made on the thread's first request)
+      -> the Litestar app, reading the body from wsgi.input and collecting the response (_RequestExchange)
+      -> sync_to_thread, which InlineExecutor (installed by ``app.wsgi``) runs at once, on the calling thread
+      -> the sync handler
+    and back: the collected status and headers to start_response, the body returned whole (the API streams none).
+
+The thread already belongs to this one request, so handing the request to a shared loop thread and on to a handler
+thread (a2wsgi's design) would only add thread switches. Concurrency is therefore the WSGI server's thread count.
+The app's lifespan (its start-up and shutdown hooks) runs once per process, on a thread of its own
+(LifespanThread).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from litestar import Litestar
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ("InlineExecutor", "Lifespan", "WSGIApplication")
+__all__ = ("InlineExecutor", "LifespanThread", "WSGIApplication")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,43 +50,45 @@ class InlineExecutor(ThreadPoolExecutor):
         return future
 
 
-class Lifespan:
-    """The app's lifespan on a loop thread of its own; entered and exited in one task, as anyio requires."""
+class LifespanThread:
+    """The app's lifespan on a thread and event loop of its own: started here (the constructor returns once the
+    start-up hooks have run, and raises if they failed), ended by :meth:`close`. Entered and exited in one task, as
+    anyio requires."""
 
     def __init__(self, asgi_app: Litestar) -> None:
         self.asgi_app = asgi_app
         self.loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._stop: asyncio.Event | None = None
+        self._start_finished = threading.Event()
+        self._stop_requested: asyncio.Event | None = None
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="wsgi-lifespan", daemon=True)
         self._thread.start()
-        self._task = asyncio.run_coroutine_threadsafe(self._run(), self.loop)
-        self._started.wait()
+        self._task = asyncio.run_coroutine_threadsafe(self._run_lifespan(), self.loop)
+        self._start_finished.wait()
         if self._failure is not None:
             raise RuntimeError("application start-up failed") from self._failure
 
-    async def _run(self) -> None:
-        self._stop = asyncio.Event()
+    async def _run_lifespan(self) -> None:
+        self._stop_requested = asyncio.Event()
         try:
             async with self.asgi_app.lifespan():
-                self._started.set()
-                await self._stop.wait()
+                self._start_finished.set()
+                await self._stop_requested.wait()
         except BaseException as exc:
             self._failure = exc
-            self._started.set()
+            self._start_finished.set()
             raise
 
     def close(self) -> None:
         """End the lifespan (shutdown hooks, engine disposal), then its loop."""
-        if self._stop is not None and not self._task.done():
-            self.loop.call_soon_threadsafe(self._stop.set)
+        if self._stop_requested is not None and not self._task.done():
+            self.loop.call_soon_threadsafe(self._stop_requested.set)
             self._task.result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 
 
-class _Exchange:
+class _RequestExchange:
     """One request's ASGI ``receive`` and ``send``: the body read from ``wsgi.input``, the response collected."""
 
     __slots__ = ("_input", "_remaining", "_request_done", "body", "headers", "status")
@@ -106,7 +117,7 @@ class _Exchange:
             self.body.append(message.get("body", b""))
 
 
-class _ThreadLoop:
+class _ThreadEventLoop:
     """A server thread's own event loop, closed when the server retires the thread and its thread-local state goes."""
 
     __slots__ = ("loop",)
@@ -125,15 +136,15 @@ class WSGIApplication:
         self.asgi_app = asgi_app
         self._thread_state = threading.local()
 
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        thread_loop: _ThreadLoop | None = getattr(self._thread_state, "thread_loop", None)
-        if thread_loop is None:
-            thread_loop = self._thread_state.thread_loop = _ThreadLoop()
-        return thread_loop.loop
+    def _loop_of_this_thread(self) -> asyncio.AbstractEventLoop:
+        owned: _ThreadEventLoop | None = getattr(self._thread_state, "event_loop", None)
+        if owned is None:
+            owned = self._thread_state.event_loop = _ThreadEventLoop()
+        return owned.loop
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        exchange = _Exchange(environ)
-        self._loop().run_until_complete(
+        exchange = _RequestExchange(environ)
+        self._loop_of_this_thread().run_until_complete(
             self.asgi_app(build_scope(environ), exchange.receive, exchange.send)  # type: ignore[arg-type]
         )
         start_response(StatusStringMapping[exchange.status], exchange.headers)

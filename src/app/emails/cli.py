@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import click
-from advanced_alchemy.exceptions import RepositoryError
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 import app.models  # noqa: F401  (maps every table, so the flush resolves foreign keys such as email_outbox.user_id)
-from app.core.database import build_engine, build_sqlalchemy_config
+from app.core.command_line import database_session
 from app.core.errors import ConflictError, NotFoundError
 from app.core.pagination import PageRequest
 from app.core.settings import get_settings
@@ -56,21 +54,14 @@ since_option = click.option(
 def _outbox() -> Iterator[OutboxService]:
     """The outbox service on the configured database, publishing to the configured broker after each commit."""
     settings = build_or_exit(get_settings)
-    engine = build_engine(settings)
     # Stamped and counted like the web's publishes, so the queue wait and the sent counters include retries.
     task_metrics = TaskMetricsRecorder.from_settings(settings)
     count_published_tasks(task_metrics)
     try:
-        with build_sqlalchemy_config(settings, engine).get_session() as session:
+        with database_session(settings) as session:
             yield OutboxService(session, settings, CeleryTaskQueue(settings))
-    except (RepositoryError, SQLAlchemyError) as exc:
-        # The driver's own words (server unreachable, table missing), not advanced-alchemy's generic wrapper.
-        error = exc.__cause__ if isinstance(exc, RepositoryError) else exc
-        reason = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
-        raise click.ClickException(f"database {engine.url.render_as_string()}: {reason}") from None
     finally:
         task_metrics.close()
-        engine.dispose()
 
 
 def _when(moment: datetime) -> str:

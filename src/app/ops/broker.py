@@ -1,17 +1,17 @@
 """Reads the broker for ops: queue depths straight from Redis, and which workers answer a ping.
 
-Every call is bounded: it runs in a small thread pool and is abandoned after its deadline, so a Redis that is gone
-(or a half-open connection to it) makes a report say so instead of stalling the request or the scrape.
+Every call is bounded by :data:`DEADLINE_SECONDS` (``app.core.deadline``), so a Redis that is gone (or a half-open
+connection to it) makes a report say so instead of stalling the request or the scrape.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
+from app.core.deadline import DeadlineRunner
 from app.core.redis import redis_client
 from app.core.task_metrics import HEARTBEATS_KEY
 from app.core.task_queue import QUEUES, build_api_celery
@@ -19,13 +19,9 @@ from app.ops.schemas import WorkersReport
 from app.ops.snapshot import TASK_METRICS_KEYS, BrokerSnapshot
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from app.core.settings import Settings
 
 __all__ = ("BrokerProbe", "BrokerUnavailable", "queue_keys")
-
-T = TypeVar("T")
 
 # Each Redis command gives up after this; a whole probe after DEADLINE_SECONDS.
 SOCKET_TIMEOUT_SECONDS = 1.0
@@ -63,11 +59,7 @@ class BrokerProbe:
         # Nothing connects here: the first probe does.
         self._redis = None if self.embedded else redis_client(settings, SOCKET_TIMEOUT_SECONDS)
         self._celery = None if self.embedded else build_api_celery(settings, SOCKET_TIMEOUT_SECONDS)
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="broker-probe")
-
-    def _bounded(self, call: Callable[[], T]) -> T:
-        # A call past its deadline is left to finish (its sockets time out on their own) in the background.
-        return self._executor.submit(call).result(timeout=DEADLINE_SECONDS)
+        self._calls = DeadlineRunner(DEADLINE_SECONDS, threads=4, name="broker-probe")
 
     def snapshot(self, *, task_metrics: bool) -> BrokerSnapshot:
         """Queue depths, unacknowledged messages, the oldest message per queue, beat's last run and, with
@@ -95,7 +87,7 @@ class BrokerProbe:
             return BrokerSnapshot.from_replies(replies, task_metrics=task_metrics, now=time.time())
 
         try:
-            return self._bounded(read)
+            return self._calls.run(read)
         except Exception as exc:
             raise BrokerUnavailable("unavailable", _failure(exc)) from exc
 
@@ -105,7 +97,7 @@ class BrokerProbe:
             return WorkersReport(status="not_available", detail=EMBEDDED)
         control = self._celery.control
         try:
-            replies = self._bounded(lambda: control.ping(timeout=PING_TIMEOUT_SECONDS))
+            replies = self._calls.run(lambda: control.ping(timeout=PING_TIMEOUT_SECONDS))
         except Exception as exc:  # noqa: BLE001  (any broker failure is reported, not raised)
             return WorkersReport(status="unavailable", detail=_failure(exc))
         online = sorted(hostname for reply in replies for hostname in reply)

@@ -16,10 +16,8 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from app.core.database import build_engine
+from app.core.command_line import database_session
 from app.core.settings import Settings, SettingsError, get_settings
 from app.ops.assets import ALERT_RULES, DASHBOARD, read_asset
 from app.ops.broker import BrokerProbe
@@ -141,12 +139,8 @@ def problems(value: object, path: str = "") -> list[str]:
 
 def read_report(settings: Settings) -> QueuesReport:
     """What ``GET /api/v1/ops/queues`` answers, read here (the broker parts bounded as they are for the API)."""
-    engine = build_engine(settings)
-    try:
-        with Session(engine) as session:
-            return OpsService(session, BrokerProbe(settings), schedule_intervals(settings)).report()
-    finally:
-        engine.dispose()
+    with database_session(settings) as session:
+        return OpsService(session, BrokerProbe(settings), schedule_intervals(settings)).report()
 
 
 @click.group()
@@ -162,8 +156,6 @@ def status(*, as_json: bool) -> None:
         report = read_report(get_settings())
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"cannot read the database: {str(exc).splitlines()[0]}") from None
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2))
     else:

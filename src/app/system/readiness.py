@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
-from litestar.concurrency import sync_to_thread
 from sqlalchemy import text
 
+from app.core.deadline import DeadlineRunner
 from app.core.redis import redis_client
 
 if TYPE_CHECKING:
@@ -21,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ("CHECK_TIMEOUT_SECONDS", "DependencyState", "check_broker", "check_database")
 
 CHECK_TIMEOUT_SECONDS = 2.0
+# Two checks a probe, and room for the next probe while a check abandoned at its deadline still holds its thread.
+_CHECKS = DeadlineRunner(CHECK_TIMEOUT_SECONDS, threads=4, name="readiness-check")
 
 
 class DependencyState(msgspec.Struct, kw_only=True):
@@ -28,9 +29,9 @@ class DependencyState(msgspec.Struct, kw_only=True):
     detail: str | None = None
 
 
-async def _bounded(check: Callable[[], str | None]) -> DependencyState:
+async def _state_after(check: Callable[[], str | None]) -> DependencyState:
     try:
-        detail = await asyncio.wait_for(sync_to_thread(check), timeout=CHECK_TIMEOUT_SECONDS)
+        detail = await _CHECKS.run_async(check)
     except TimeoutError:
         return DependencyState(status="unavailable", detail=f"no answer within {CHECK_TIMEOUT_SECONDS:g} s")
     except Exception as exc:  # noqa: BLE001  (a readiness probe reports every failure instead of raising)
@@ -44,7 +45,7 @@ async def check_database(engine: Engine) -> DependencyState:
             connection.execute(text("SELECT 1"))
         return engine.dialect.name
 
-    return await _bounded(ping)
+    return await _state_after(ping)
 
 
 async def check_broker(settings: Settings) -> DependencyState:
@@ -60,4 +61,4 @@ async def check_broker(settings: Settings) -> DependencyState:
             client.close()
         return "redis"
 
-    return await _bounded(ping)
+    return await _state_after(ping)
