@@ -41,6 +41,8 @@ def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: ti
 def login_service_provider(
     passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta
 ) -> Provide:
+    """The request's ``LoginService``; like every service provider, its one dependency is the session."""
+
     def provide_login_service(db_session: NamedDependency[Session]) -> LoginService:
         return LoginService(db_session, passwords, access_tokens, refresh_lifetime)
 

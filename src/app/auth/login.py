@@ -29,6 +29,8 @@ INVALID_CREDENTIALS = "Incorrect email or password"
 
 
 class LoginService:
+    """Checks a sign-in and opens a session; built per request on the request's (autocommit) session."""
+
     __slots__ = ("access_tokens", "passwords", "refresh_lifetime", "refresh_tokens", "users")
 
     def __init__(

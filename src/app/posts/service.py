@@ -13,6 +13,7 @@ from app.posts.models import Post
 from app.posts.repository import PostRepository
 from app.posts.schemas import AuthorSummary
 from app.users.repository import UserRepository
+from app.users.service import USER_NOT_FOUND
 
 if TYPE_CHECKING:
     import uuid
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ("PostService",)
 
 POST_NOT_FOUND = "Post not found"
-USER_NOT_FOUND = "The requested resource was not found"
 
 
 class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from app.core.task_queue import TaskQueue
     from app.users.schemas import UserAdminCreate, UserAdminUpdate, UserUpdate
 
-__all__ = ("AccountSecurity", "UserService", "normalise_email", "to_user_response")
+__all__ = ("USER_NOT_FOUND", "AccountSecurity", "UserService", "normalise_email", "to_user_response")
 
 EMAIL_TAKEN = "A user with this email already exists"
 USER_NOT_FOUND = "The requested resource was not found"
