@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from app.users.models import Profile
 from tests.factories import API, Accounts
 
 PROFILE = f"{API}/users/me/profile"
@@ -24,6 +29,23 @@ def test_profile_is_404_until_created_then_replaced_whole(client: TestClient[Lit
 
     replaced = client.put(PROFILE, headers=actor.headers, json={"bio": "Novelist."})
     assert replaced.json() == {"bio": "Novelist.", "avatar_url": None}
+
+
+def test_replacing_keeps_the_row_and_moves_updated_at(
+    client: TestClient[Litestar], accounts: Accounts, migrated: Engine
+) -> None:
+    actor = accounts.user()
+
+    def stored() -> Profile:
+        with Session(migrated) as session:
+            return session.scalars(select(Profile).where(Profile.user_id == uuid.UUID(actor.id))).one()
+
+    client.put(PROFILE, headers=actor.headers, json={"bio": "First."})
+    first = stored()
+    client.put(PROFILE, headers=actor.headers, json={"bio": "Second."})
+    second = stored()
+    assert (second.id, second.created_at, second.bio) == (first.id, first.created_at, "Second.")
+    assert second.updated_at > first.updated_at
 
 
 def test_profile_requires_a_token(client: TestClient[Litestar]) -> None:

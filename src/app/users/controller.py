@@ -17,7 +17,7 @@ from app.core.routes import delete, get, patch, post, put
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service
 from app.users.guards import requires_self_or_superuser
-from app.users.profiles import ProfileService, to_profile_response
+from app.users.profiles import ProfileService
 from app.users.schemas import (
     ProfileResponse,
     ProfileUpdate,
@@ -75,7 +75,7 @@ class UserController(Controller):
         profiles_service: NamedDependency[ProfileService],
     ) -> ProfileResponse:
         """Create or replace the caller's profile; fields left out are cleared."""
-        return to_profile_response(profiles_service.replace(caller.id, data))
+        return profiles_service.replace(caller.id, data)
 
     @get(
         "/",

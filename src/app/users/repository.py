@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.filters import OrderBy, SearchFilter
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.repository import Repository
 from app.users.models import Profile, User, full_name
@@ -19,6 +20,7 @@ from app.users.schemas import ProfileResponse, UserResponse
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Callable
 
     from sqlalchemy import Row
 
@@ -118,5 +120,25 @@ class UserRepository(Repository[User]):
         self.rows(update(User).where(User.id == user_id).values(hashed_password=hashed_password))
 
 
+def _write_profile(insert: Callable[[type[Profile]], Any]) -> Any:
+    """Insert the account's profile, or on its unique ``user_id`` replace the fields of the one it has; the row's
+    own defaults give the new ``updated_at`` (and, for a new row, its id and ``created_at``)."""
+    statement = insert(Profile).values(user_id=bindparam("user_id"), bio=bindparam("bio"), avatar_url=bindparam("url"))
+    replaced = {"bio": statement.excluded.bio, "avatar_url": statement.excluded.avatar_url}
+    return statement.on_conflict_do_update(
+        index_elements=[Profile.user_id], set_={**replaced, "updated_at": statement.excluded.updated_at}
+    ).returning(Profile.bio, Profile.avatar_url)
+
+
+# Both dialects spell the upsert alike, from their own ``insert``.
+_WRITE_PROFILE = {"postgresql": _write_profile(postgresql.insert), "sqlite": _write_profile(sqlite.insert)}
+
+
 class ProfileRepository(Repository[Profile]):
     model_type = Profile
+
+    def write(self, user_id: uuid.UUID, *, bio: str | None, avatar_url: str | None) -> ProfileResponse:
+        """Create the account's profile or replace its fields; the profile as stored."""
+        parameters = {"user_id": user_id, "bio": bio, "url": avatar_url}
+        row = self.rows(_WRITE_PROFILE[self._dialect.name], parameters).one()
+        return ProfileResponse(bio=row.bio, avatar_url=row.avatar_url)
