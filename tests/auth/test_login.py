@@ -70,9 +70,11 @@ def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, m
             CountingHashing.verifications += 1
             return super().verify(hashed, password)
 
-    login = LoginService(Session(migrated), CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1))
-    with pytest.raises(AuthenticationFailedError):
-        login.check_credentials("ghost@example.com", "whatever-pass")
+    # Closed at the end: a session left in its read transaction would block the next test's TRUNCATE.
+    with Session(migrated) as session:
+        login = LoginService(session, CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1))
+        with pytest.raises(AuthenticationFailedError):
+            login.check_credentials("ghost@example.com", "whatever-pass")
     assert CountingHashing.verifications == 1
 
 
