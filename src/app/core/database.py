@@ -204,9 +204,7 @@ AUTOCOMMIT_OPT = "autocommit"
 def build_read_config(settings: Settings, engine: Engine) -> SQLAlchemySyncConfig:
     """Sessions on the autocommit engine, for work that is single statements (reads, a login): each statement is
     its own transaction, so there is no BEGIN or ROLLBACK round trip and no transaction held open between them."""
-    return SQLAlchemySyncConfig(
-        engine_instance=build_autocommit_engine(settings, engine), session_config=_session_config()
-    )
+    return build_sqlalchemy_config(settings, build_autocommit_engine(settings, engine))
 
 
 def request_session_provider(config: SQLAlchemySyncConfig, read_config: SQLAlchemySyncConfig) -> Provide:
