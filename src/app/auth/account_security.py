@@ -36,15 +36,24 @@ def _humanise(lifetime: timedelta) -> str:
 
 class TokenSecurity:
     """Ends sessions (refresh-token families) and issues the one-time tokens of mailed links, in the transaction of
-    the session it is given; the emails go to the same outbox, so they are sent once that transaction commits."""
+    the session it is given; the emails go to the same outbox, so they are sent once that transaction commits.
 
-    __slots__ = ("one_time_tokens", "outbox", "refresh_tokens", "settings")
+    Every ``UserService`` (and every ``AuthService``) of a request builds one, and most requests use one of its two
+    token services or neither: each is built on first use.
+    """
 
     def __init__(self, session: Session | scoped_session[Session], outbox: OutboxService, settings: Settings) -> None:
+        self.session = session
         self.outbox = outbox
         self.settings = settings
-        self.one_time_tokens = OneTimeTokenService(session=session)
-        self.refresh_tokens = RefreshTokenService(session=session)
+
+    @functools.cached_property
+    def one_time_tokens(self) -> OneTimeTokenService:
+        return OneTimeTokenService(session=self.session)
+
+    @functools.cached_property
+    def refresh_tokens(self) -> RefreshTokenService:
+        return RefreshTokenService(session=self.session)
 
     def send_verification(self, user: User) -> None:
         lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
