@@ -46,6 +46,7 @@ TABLES_CHILD_FIRST = (
     "post",
     "profile",
     "refresh_token",
+    "login_session",
     "maintenance_run",
     "user_account",
 )

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine
@@ -35,6 +36,12 @@ class Actor:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
+
+    @property
+    def session_id(self) -> str:
+        """The session of the current access token (its ``sid`` claim)."""
+        claims = jwt.decode(self.access_token, options={"verify_signature": False})
+        return str(claims["sid"])
 
 
 def unique_email(prefix: str = "user") -> str:

@@ -55,6 +55,11 @@ RULES: dict[str, Rule] = {
     "getMyProfile": ONESELF,
     "replaceMyProfile": ONESELF,
     "listMyPosts": ONESELF,
+    "listMySessions": ONESELF,
+    "endMyOtherSessions": ONESELF,
+    "endMySession": Rule(bearer=True, stranger=frozenset({404})),
+    "listUserSessions": Rule(bearer=True, stranger=frozenset({403})),
+    "endUserSession": Rule(bearer=True, stranger=frozenset({403})),
     "createPost": ONESELF,
     "listUsers": Rule(bearer=True, stranger=frozenset({403})),
     "getQueues": Rule(bearer=True, stranger=frozenset({403})),
@@ -101,6 +106,16 @@ def _email_id(engine: Engine, user_id: str) -> str:
         return str(session.scalars(select(EmailOutbox.id).where(EmailOutbox.user_id == uuid.UUID(user_id))).first())
 
 
+def _ids(owner: Actor, post_id: str, engine: Engine) -> dict[str, str]:
+    """The path parameters of every operation, all aiming at ``owner``'s resources."""
+    return {
+        "user_id": owner.id,
+        "post_id": post_id,
+        "email_id": _email_id(engine, owner.id),
+        "session_id": owner.session_id,
+    }
+
+
 def _call(client: TestClient[Litestar], operation: Operation, path: str, rule: Rule, headers: dict[str, str]) -> int:
     body = rule.body if operation.method in {"POST", "PUT", "PATCH"} else None
     return client.request(operation.method, path, json=body, headers=headers).status_code
@@ -113,7 +128,7 @@ def test_every_operation_is_classified(client: TestClient[Litestar]) -> None:
 
 def test_without_a_token(client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine) -> None:
     owner = accounts.user()
-    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"], "email_id": _email_id(migrated, owner.id)}
+    ids = _ids(owner, posts.create(owner)["id"], migrated)
     for operation in _operations(client):
         rule = RULES[operation.operation_id]
         status = _call(client, operation, _fill(operation.path, **ids), rule, {})
@@ -127,7 +142,7 @@ def test_a_deactivated_users_token_opens_nothing(
     client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine
 ) -> None:
     owner = accounts.user()
-    ids = {"user_id": owner.id, "post_id": posts.create(owner)["id"], "email_id": _email_id(migrated, owner.id)}
+    ids = _ids(owner, posts.create(owner)["id"], migrated)
     with Session(migrated) as session:
         session.execute(update(User).where(User.id == uuid.UUID(owner.id)).values(is_active=False))
         session.commit()
@@ -151,7 +166,7 @@ def test_an_ordinary_user_cannot_reach_someone_elses_resources(
         expected = RULES[operation.operation_id].stranger
         if published and operation.operation_id in PUBLISHED_POST_RULES:
             expected = PUBLISHED_POST_RULES[operation.operation_id]
-        path = _fill(operation.path, user_id=victim.id, post_id=post["id"], email_id=_email_id(migrated, victim.id))
+        path = _fill(operation.path, **_ids(victim, post["id"], migrated))
         status = _call(client, operation, path, RULES[operation.operation_id], stranger.headers)
         assert status in expected, (operation, status)
         assert client.get(f"/api/v1/posts/{post['id']}", headers=victim.headers).status_code == 200

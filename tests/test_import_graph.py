@@ -97,7 +97,7 @@ def test_each_rule_catches_what_breaks_it() -> None:
         ("app.core.errors", "app.users.models"),
         ("app.core.edge", "app.application"),
         ("app.posts.service", "app.main"),
-        ("app.users.service", "app.auth.refresh_tokens"),
+        ("app.users.service", "app.auth.sessions"),
         ("app.emails.service", "app.users.models"),
     ]
     allowed = [

@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from advanced_alchemy.alembic.commands import AlembicCommands
 from advanced_alchemy.base import metadata_registry
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Boolean, String, column, inspect, select, table
+from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401  (fills the metadata)
+from app.auth.models import LoginSession, RefreshToken
 from app.core.database import build_engine, build_sqlalchemy_config
 from tests.conftest import DATABASE_PREFIX, _postgres_database, make_settings
 
@@ -63,3 +68,65 @@ def test_litestar_cli_upgrades_sqlite(tmp_path: Path, repo_root: Path) -> None:
     engine = build_engine(make_settings(f"sqlite:///{database}"))
     assert {"user_account", "refresh_token", "alembic_version"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+LOGIN_SESSIONS_REVISION = "09934040a717"
+BEFORE_LOGIN_SESSIONS = "a088390cc3f6"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, empty_postgres: str) -> str:
+    return f"sqlite:///{tmp_path / 'migrated.sqlite3'}" if request.param == "sqlite" else empty_postgres
+
+
+def test_refresh_token_families_become_sessions_and_back(empty_database: str) -> None:
+    """Tokens issued before sessions existed keep working: each family becomes its session, ended if revoked."""
+    settings = make_settings(empty_database)
+    engine = build_engine(settings)
+    commands = AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine))
+    user_id, live_family, revoked_family = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    tokens = [
+        (live_family, start, None, None),
+        (live_family, start + timedelta(hours=1), None, start + timedelta(hours=1)),  # spent by the next
+        (live_family, start + timedelta(hours=2), None, None),
+        (revoked_family, start, start + timedelta(minutes=5), None),
+    ]
+    guid, when = GUID(), DateTimeUTC(timezone=True)
+    users = table("user_account", column("id", guid), column("email", String), column("hashed_password", String),
+                  column("is_active", Boolean), column("is_superuser", Boolean), column("is_verified", Boolean),
+                  column("created_at", when), column("updated_at", when))  # fmt: skip
+    refresh = table("refresh_token", column("id", guid), column("user_id", guid), column("family_id", guid),
+                    column("token_hash", String), column("created_at", when), column("expires_at", when),
+                    column("revoked_at", when), column("spent_at", when))  # fmt: skip
+    try:
+        commands.upgrade(BEFORE_LOGIN_SESSIONS)
+        with engine.begin() as connection:
+            connection.execute(users.insert().values(
+                id=user_id, email="before@example.com", hashed_password="x", is_active=True, is_superuser=False,
+                is_verified=True, created_at=start, updated_at=start,
+            ))  # fmt: skip
+            connection.execute(refresh.insert(), [
+                {"id": uuid.uuid4(), "user_id": user_id, "family_id": family, "token_hash": f"{index:064d}",
+                 "created_at": created, "expires_at": created + timedelta(days=30), "revoked_at": revoked,
+                 "spent_at": spent}
+                for index, (family, created, revoked, spent) in enumerate(tokens)
+            ])  # fmt: skip
+        commands.upgrade(LOGIN_SESSIONS_REVISION)
+        with Session(engine) as session:
+            sessions = {row.id: row for row in session.scalars(select(LoginSession))}
+            assert set(sessions) == {live_family, revoked_family}
+            live, revoked = sessions[live_family], sessions[revoked_family]
+            assert (live.created_at, live.last_used_at) == (start, start + timedelta(hours=2))
+            assert live.expires_at == start + timedelta(hours=2, days=30)
+            assert (live.ended_at, revoked.ended_at) == (None, start + timedelta(minutes=5))
+            assert live.user_id == revoked.user_id == user_id
+            token_sessions = session.scalars(select(RefreshToken.session_id).order_by(RefreshToken.token_hash)).all()
+            assert token_sessions == [family for family, *_ in tokens]
+        commands.downgrade(BEFORE_LOGIN_SESSIONS)
+        with engine.connect() as connection:
+            families = connection.execute(select(refresh.c.family_id).order_by(refresh.c.token_hash)).scalars().all()
+        assert families == [family for family, *_ in tokens]
+        assert "login_session" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ from app.auth.account_security import build_users_service
 from app.auth.bearer import BearerAuthenticator, build_jwt_auth
 from app.auth.controller import AuthController
 from app.auth.deps import auth_service_provider, login_service_provider, provide_caller
+from app.auth.session_controller import SessionController, UserSessionController
 from app.core.database import build_read_config, build_sqlalchemy_config, request_session_provider
 from app.core.edge import edge_middleware
 from app.core.error_responses import exception_handlers
@@ -27,6 +28,7 @@ from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_he
 from app.core.logging import build_logging_config
 from app.core.metrics import HttpMetrics
 from app.core.openapi import build_openapi_config
+from app.core.origin import origin_provider
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
 from app.core.security import PasswordHashing
@@ -111,7 +113,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         path=settings.api_v1_str,
         route_handlers=[
             AuthController,
+            SessionController,
             UserController,
+            UserSessionController,
             PostController,
             UserPostsController,
             OpsController,
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
             "bearer_authenticator": Provide(lambda: bearer_authenticator, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "origin": origin_provider(settings.trusted_proxy_hops),
             "users_service": users_service_provider(
                 lambda session: build_users_service(session, passwords, settings, task_queue)
             ),

@@ -27,10 +27,11 @@ def _claims(token: str) -> dict[str, object]:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
 
 
-def _forge(settings: Settings, user_id: str, **overrides: object) -> str:
+def _forge(settings: Settings, user_id: str, session_id: object, **overrides: object) -> str:
     now = datetime.now(UTC)
     claims: dict[str, object] = {
         "sub": user_id,
+        "sid": session_id,
         "exp": int((now + timedelta(minutes=5)).timestamp()),
         "iat": int(now.timestamp()),
         "jti": uuid.uuid4().hex,
@@ -47,7 +48,7 @@ def test_access_token_claims(accounts: Accounts) -> None:
     assert header["alg"] == "HS256"
     assert claims["sub"] == actor.id
     assert claims["type"] == "access"
-    assert {"exp", "iat", "jti"} <= claims.keys()
+    assert {"exp", "iat", "jti", "sid"} <= claims.keys()
     assert int(claims["exp"]) - int(claims["iat"]) == 30 * 60  # type: ignore[call-overload]
 
 
@@ -125,7 +126,8 @@ def test_logout_revokes_the_token_and_its_family(
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_bad_access_tokens_are_401(client: TestClient[Litestar], accounts: Accounts, settings: Settings) -> None:
-    actor = accounts.user()
+    actor, other = accounts.user(), accounts.user()
+    sid = _claims(actor.access_token)["sid"]
     header, _, signature = actor.access_token.split(".")
     tampered_claims = _claims(actor.access_token) | {"sub": str(uuid.uuid4())}
     tampered = ".".join(
@@ -134,21 +136,25 @@ def test_bad_access_tokens_are_401(client: TestClient[Litestar], accounts: Accou
     unsigned = jwt.encode(_claims(actor.access_token), key=None, algorithm="none")
     candidates = {
         "tampered": tampered,
-        "expired": _forge(settings, actor.id, exp=int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())),
+        "expired": _forge(settings, actor.id, sid, exp=int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())),
         "alg none": unsigned,
         "hs512": jwt.encode(_claims(actor.access_token), settings.secret_key, algorithm="HS512"),
         "wrong key": jwt.encode(
             _claims(actor.access_token), "another-secret-key-of-32-bytes-or-more!", algorithm="HS256"
         ),
-        "refresh type": _forge(settings, actor.id, type="refresh"),
-        "no type": _forge(settings, actor.id, type=None),
-        "no jti": _forge(settings, actor.id, jti=None),
-        "sub not a uuid": _forge(settings, "admin"),
-        "unknown user": _forge(settings, str(uuid.uuid4())),
+        "refresh type": _forge(settings, actor.id, sid, type="refresh"),
+        "no type": _forge(settings, actor.id, sid, type=None),
+        "no jti": _forge(settings, actor.id, sid, jti=None),
+        "sub not a uuid": _forge(settings, "admin", sid),
+        "unknown user": _forge(settings, str(uuid.uuid4()), sid),
+        "no session (issued before sessions)": _forge(settings, actor.id, None),
+        "session not a uuid": _forge(settings, actor.id, "current"),
+        "unknown session": _forge(settings, actor.id, str(uuid.uuid4())),
+        "another account's session": _forge(settings, actor.id, _claims(other.access_token)["sid"]),
         "refresh token as bearer": actor.refresh_token,
         "garbage": "abc.def.ghi",
     }
-    assert client.get(ME, headers={"Authorization": f"Bearer {_forge(settings, actor.id)}"}).status_code == 200
+    assert client.get(ME, headers={"Authorization": f"Bearer {_forge(settings, actor.id, sid)}"}).status_code == 200
     for name, token in candidates.items():
         response = client.get(ME, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -12,6 +13,7 @@ from advanced_alchemy.alembic.commands import AlembicCommands
 from psycopg.rows import TupleRow
 
 from app.auth.account_security import build_users_service
+from app.auth.sessions import SessionService
 from app.core.database import build_sqlalchemy_config
 from app.core.security import PasswordHashing
 from app.posts.cli import DEMO_PASSWORD, seed
@@ -38,6 +40,7 @@ BENCH_PASSWORD = DEMO_PASSWORD
 BENCH_BIO = "Writes posts, reads them back."
 BENCH_AVATAR_URL = "https://example.com/bench.png"
 SEED = 20_260_130  # the same content every run
+BENCH_SESSION_LIFETIME = timedelta(days=1)  # longer than any run
 
 
 class Database:
@@ -84,6 +87,15 @@ class Database:
         db_config.get_engine().dispose()
         self.vacuum()
         return user_id
+
+    def open_session(self, settings: Settings, user_id: uuid.UUID) -> uuid.UUID:
+        """A session of ``user_id`` for the access tokens the harness signs itself: a login's, without the login."""
+        db_config = build_sqlalchemy_config(settings)
+        with db_config.get_session() as session:
+            opened = SessionService(session=session).open(user_id, BENCH_SESSION_LIFETIME)
+            session.commit()
+        db_config.get_engine().dispose()
+        return opened.id
 
     def post_count(self) -> int:
         with self.connect() as conn:
@@ -189,12 +201,13 @@ class Database:
             raise RuntimeError("no published posts: the database is not seeded")
         return uuid.UUID(str(row[0]))
 
-    def reset_bench_user(self, user_id: uuid.UUID, keep: Sequence[uuid.UUID]) -> None:
+    def reset_bench_user(self, user_id: uuid.UUID, keep: Sequence[uuid.UUID], session_id: uuid.UUID) -> None:
         """Undo the write workloads, so every later row reads the data set as prepared: the bench user's posts
-        go but ``keep`` (its drafts, which only its edits read), its refresh tokens go, its profile is put back."""
+        go but ``keep`` (its drafts, which only its edits read), its sessions go but ``session_id`` (the one the
+        harness's tokens name), its profile is put back."""
         with self.connect() as conn:
             conn.execute("DELETE FROM post WHERE author_id = %s AND id <> ALL(%s)", (user_id, list(keep)))
-            conn.execute("DELETE FROM refresh_token WHERE user_id = %s", (user_id,))
+            conn.execute("DELETE FROM login_session WHERE user_id = %s AND id <> %s", (user_id, session_id))
             conn.execute(
                 "UPDATE profile SET bio = %s, avatar_url = %s WHERE user_id = %s",
                 (BENCH_BIO, BENCH_AVATAR_URL, user_id),

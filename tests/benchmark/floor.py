@@ -4,10 +4,11 @@
 Served by granian like Inkwell, from the same environment (``DATABASE_URL``, ``SECRET_KEY``), as
 ``tests.benchmark.floor:asgi_app`` or ``tests.benchmark.floor:wsgi_app``. ``/api/v1/users/me`` verifies the
 HS256 access token with PyJWT (the claims Inkwell requires, and ``type == "access"``), reads the user and
-its profile with one ``SELECT`` by primary key through a psycopg 3 pool, and encodes the same fields as
-Inkwell's ``UserResponse`` with msgspec. ``/api/v1/posts/{id}`` is public: one ``SELECT`` of the post by primary
-key joined to its author, 404 unless it is published (what Inkwell answers an anonymous reader), and the fields
-of Inkwell's ``PostResponse``. Whatever Inkwell spends beyond this is framework and ORM.
+its profile with one ``SELECT`` by primary key through a psycopg 3 pool, provided the token's session (``sid``)
+is live, as Inkwell checks in its one query, and encodes the same fields as Inkwell's ``UserResponse`` with
+msgspec. ``/api/v1/posts/{id}`` is public: one ``SELECT`` of the post by primary key joined to its author, 404
+unless it is published (what Inkwell answers an anonymous reader), and the fields of Inkwell's ``PostResponse``.
+Whatever Inkwell spends beyond this is framework and ORM.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ ME_PATH = "/api/v1/users/me"
 POST_PATH_PREFIX = "/api/v1/posts/"
 # Inkwell's defaults: DATABASE_POOL_SIZE connections kept, DATABASE_MAX_OVERFLOW more under load.
 POOL_MIN_SIZE, POOL_MAX_SIZE = 10, 20
-REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub"]
+REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "sid"]
 
 USER_BY_ID = """
 SELECT u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_superuser, u.is_verified,
        u.created_at, u.updated_at, p.bio, p.avatar_url, p.id IS NOT NULL
 FROM user_account AS u LEFT JOIN profile AS p ON p.user_id = u.id
 WHERE u.id = %s
+  AND EXISTS (SELECT 1 FROM login_session AS s WHERE s.id = %s AND s.user_id = u.id AND s.ended_at IS NULL)
 """
 # The author's email only for the full name's fallback, as Inkwell reads it.
 POST_BY_ID = """
@@ -127,13 +129,13 @@ def _current_user(authorization: str | None) -> Response:
         return UNAUTHORIZED
     try:
         claims = jwt.decode(token, os.environ["SECRET_KEY"], algorithms=["HS256"], options={"require": REQUIRED_CLAIMS})
-        user_id = uuid.UUID(claims["sub"])
+        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
     except (jwt.InvalidTokenError, ValueError):
         return UNAUTHORIZED
     if claims.get("type") != "access":
         return UNAUTHORIZED
     with _get_pool().connection() as conn:
-        row = conn.cursor(row_factory=tuple_row).execute(USER_BY_ID, (user_id,)).fetchone()
+        row = conn.cursor(row_factory=tuple_row).execute(USER_BY_ID, (user_id, session_id)).fetchone()
     if row is None or not row[4]:
         return UNAUTHORIZED
     user_id, email, first, last, active, superuser, verified, created, updated, bio, avatar, has_profile = row

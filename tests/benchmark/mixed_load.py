@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     database.recreate()
     user_id = database.prepare(settings, users=100, posts=args.posts)
     post_paths = tuple(f"{API}/posts/{i}" for i in database.sample_published_ids(50))
-    token = AccessTokenIssuer(settings).issue(user_id)
+    token = AccessTokenIssuer(settings).issue(user_id, database.open_session(settings, user_id))
 
     with tempfile.TemporaryDirectory(prefix="inkwell-load-") as workdir:
         wrk = Wrk(load_core, Path(workdir), timeout_seconds=5)

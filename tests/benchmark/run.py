@@ -221,6 +221,7 @@ class Bench:
         self.notes: list[str] = []
         self.failures: list[str] = []
         self.bench_user: uuid.UUID | None = None
+        self.bench_session: uuid.UUID | None = None
         self.post_paths: tuple[str, ...] = ()
         self.draft_ids: tuple[uuid.UUID, ...] = ()
         self.user_posts_path = ""
@@ -234,8 +235,15 @@ class Bench:
             raise RuntimeError("the database is not prepared yet")
         return self.bench_user
 
+    @property
+    def _session(self) -> uuid.UUID:
+        """The bench user's session, which every access token the harness signs names."""
+        if self.bench_session is None:
+            raise RuntimeError("the database is not prepared yet")
+        return self.bench_session
+
     def _request(self, workload: str) -> Request:
-        token = self.tokens.issue(self._user)  # fresh per cell: a whole run outlives one token
+        token = self.tokens.issue(self._user, self._session)  # fresh per cell: a whole run outlives one token
         login_form = urllib.parse.urlencode({"username": BENCH_EMAIL, "password": BENCH_PASSWORD})
         post_body = {"title": "A benchmark post", "content": "Measured, not admired. " * 40, "is_published": True}
         draft_paths = tuple(f"{API}/posts/{i}" for i in self.draft_ids)
@@ -338,7 +346,7 @@ class Bench:
                 raise
         finally:
             if workload.writes:
-                self.db.reset_bench_user(self._user, keep=self.draft_ids)
+                self.db.reset_bench_user(self._user, keep=self.draft_ids, session_id=self._session)
         outcome = "error: " + cell.error if cell.error else f"{cell.rps or 0:,.0f} req/s"
         _log(f"  {label} c{connections}: {outcome}")
 
@@ -406,6 +414,7 @@ class Bench:
         _log(f"database {self.db.url.rsplit('/', 1)[-1]}: migrating, seeding {options.users} users, {small:,} posts")
         self.db.recreate()
         self.bench_user = self.db.prepare(self.settings, users=options.users, posts=small)
+        self.bench_session = self.db.open_session(self.settings, self.bench_user)
         self.post_paths = tuple(f"{API}/posts/{i}" for i in self.db.sample_published_ids(POST_SAMPLE))
         self.draft_ids = tuple(self.db.bench_drafts(self.bench_user, POST_SAMPLE))
         self.user_posts_path = f"{API}/users/{self.db.most_published_author()}/posts?page=1&size={PAGE_SIZE}"

@@ -14,7 +14,7 @@ from celery import Celery
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import OneTimeToken, RefreshToken, TokenPurpose
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken, TokenPurpose
 from app.core.settings import Settings
 from app.core.task_queue import CLEANUP_TOKENS_TASK, MAINTENANCE_QUEUE
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
@@ -29,18 +29,30 @@ FAR = timedelta(days=365)
 
 @pytest.fixture
 def owner(client: object, migrated: Engine) -> Iterator[uuid.UUID]:
-    """A user to hang tokens on (``client`` empties the tables afterwards)."""
+    """A user to hang tokens on, with a session that outlives every boundary (``client`` empties the tables
+    afterwards); the session's id is the user's."""
     with Session(migrated) as session:
         user = User(email=f"{uuid.uuid4().hex}@example.com", hashed_password="x")
         session.add(user)
+        session.flush()
+        session.add(_session(user.id, "ls-holding-the-tokens", expires=NOW + FAR, session_id=user.id))
         session.commit()
         yield user.id
+
+
+def _session(owner: uuid.UUID, name: str, *, expires: datetime, ended: datetime | None = None,
+             session_id: uuid.UUID | None = None) -> LoginSession:  # fmt: skip
+    # The name goes where the survivors are read from: the user agent.
+    return LoginSession(
+        id=session_id or uuid.uuid4(), user_id=owner, created_at=NOW - FAR, last_used_at=NOW - FAR,
+        expires_at=expires, ended_at=ended, user_agent=name,
+    )  # fmt: skip
 
 
 def _refresh(owner: uuid.UUID, name: str, *, expires: datetime, spent: datetime | None = None,
              revoked: datetime | None = None) -> RefreshToken:  # fmt: skip
     return RefreshToken(
-        user_id=owner, family_id=uuid.uuid4(), token_hash=name.ljust(64, "-"), created_at=NOW - FAR,
+        user_id=owner, session_id=owner, token_hash=name.ljust(64, "-"), created_at=NOW - FAR,
         expires_at=expires, spent_at=spent, revoked_at=revoked,
     )  # fmt: skip
 
@@ -70,6 +82,11 @@ def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
         _refresh(owner, "rt-spent-within-grace", expires=NOW + FAR, spent=NOW - grace + SECOND),
         _refresh(owner, "rt-revoked-before-grace", expires=NOW + FAR, revoked=NOW - grace - SECOND),
         _refresh(owner, "rt-revoked-within-grace", expires=NOW + FAR, revoked=NOW - grace + SECOND),
+        _session(owner, "ls-expired", expires=NOW - SECOND),
+        _session(owner, "ls-expires-at-now", expires=NOW),
+        _session(owner, "ls-live", expires=NOW + SECOND),
+        _session(owner, "ls-ended-before-grace", expires=NOW + FAR, ended=NOW - grace - SECOND),
+        _session(owner, "ls-ended-within-grace", expires=NOW + FAR, ended=NOW - grace + SECOND),
         _one_time(owner, "ott-expired", expires=NOW - SECOND),
         _one_time(owner, "ott-live", expires=NOW + SECOND),
         _one_time(owner, "ott-used", expires=NOW + FAR, used=NOW - SECOND),
@@ -85,13 +102,18 @@ def _survivors(engine: Engine) -> set[str]:
         tokens = session.scalars(select(RefreshToken.token_hash)).all()
         one_time = session.scalars(select(OneTimeToken.token_hash)).all()
         emails = session.scalars(select(EmailOutbox.recipient)).all()
-    return {name.rstrip("-") for name in [*tokens, *one_time]} | {email.split("@")[0] for email in emails}
+        sessions = session.scalars(select(LoginSession.user_agent)).all()
+    names = {name.rstrip("-") for name in [*tokens, *one_time]} | {email.split("@")[0] for email in emails}
+    return names | {name for name in sessions if name}
 
 
 EXPECTED_SURVIVORS = {
     "rt-live",
     "rt-spent-within-grace",
     "rt-revoked-within-grace",
+    "ls-holding-the-tokens",
+    "ls-live",
+    "ls-ended-within-grace",
     "ott-live",
     "sent-within-retention",
     "failed-long-ago",
@@ -107,7 +129,7 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
         session.add_all(_boundary_rows(owner, settings))
         session.commit()
         deleted = CleanupService(session, small_batches).run(now=NOW)
-    assert deleted == {"refresh_token": 4, "one_time_token": 2, "email_outbox": 1}
+    assert deleted == {"refresh_token": 4, "login_session": 3, "one_time_token": 2, "email_outbox": 1}
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
         record = session.scalars(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB)).one()
@@ -153,4 +175,4 @@ def test_the_beat_task_runs_on_a_worker_and_records_its_run(migrated: Engine, ow
         time.sleep(0.05)
         with Session(migrated) as session:
             record = session.scalar(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB))
-    assert record.counts == {"refresh_token": 1, "one_time_token": 0, "email_outbox": 0}
+    assert record.counts == {"refresh_token": 1, "login_session": 0, "one_time_token": 0, "email_outbox": 0}

@@ -1,4 +1,5 @@
-"""Short-lived JWT access tokens: HS256 only, with a ``type`` claim so no other token passes as one."""
+"""Short-lived JWT access tokens: HS256 only, with a ``type`` claim so no other token passes as one, and a ``sid``
+claim naming the session they were issued in."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ if TYPE_CHECKING:
 __all__ = ("ACCESS_TOKEN_TYPE", "ALGORITHM", "REQUIRED_CLAIMS", "AccessToken", "AccessTokenIssuer")
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ("exp", "iat", "jti")
+REQUIRED_CLAIMS = ("exp", "iat", "jti", "sid")
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105  (a claim value, not a secret)
 
 
 @dataclasses.dataclass
 class AccessToken(Token):
-    """Litestar's token plus a top-level ``type`` claim."""
+    """Litestar's token plus two top-level claims: ``type`` and the session id ``sid``."""
 
     type: str = ""
+    sid: str = ""
 
 
 class AccessTokenIssuer:
@@ -38,7 +40,7 @@ class AccessTokenIssuer:
         self.secret = settings.secret_key
         self.lifetime_seconds = settings.access_token_expire_minutes * 60
 
-    def issue(self, user_id: uuid.UUID) -> str:
+    def issue(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
         """The claims ``AccessToken`` decodes, signed by PyJWT directly: ``Token.encode`` deep-copies the token
         through ``dataclasses.asdict`` first, which cost as much as the signature."""
         now = int(time.time())
@@ -48,11 +50,15 @@ class AccessTokenIssuer:
             "iat": now,
             "jti": uuid.uuid4().hex,
             "type": ACCESS_TOKEN_TYPE,
+            "sid": str(session_id),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def pair(self, user_id: uuid.UUID, refresh_token: str) -> TokenPair:
-        """A new access token for ``user_id`` beside ``refresh_token``, as the token endpoints answer."""
+    def pair(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh_token: str) -> TokenPair:
+        """A new access token for ``user_id`` in session ``session_id`` beside that session's ``refresh_token``, as
+        the token endpoints answer."""
         return TokenPair(
-            access_token=self.issue(user_id), refresh_token=refresh_token, expires_in=self.lifetime_seconds
+            access_token=self.issue(user_id, session_id),
+            refresh_token=refresh_token,
+            expires_in=self.lifetime_seconds,
         )

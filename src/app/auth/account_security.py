@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import OneTimeTokenService
-from app.auth.refresh_tokens import RefreshTokenService
+from app.auth.sessions import SessionService
 from app.emails.models import EmailKind
 from app.users.service import UserService
 
@@ -35,11 +35,11 @@ def _humanise(lifetime: timedelta) -> str:
 
 
 class TokenSecurity:
-    """Ends sessions (refresh-token families) and issues the one-time tokens of mailed links, in the transaction of
+    """Ends sessions and issues the one-time tokens of mailed links, in the transaction of
     the session it is given; the emails go to the same outbox, so they are sent once that transaction commits.
 
     Every ``UserService`` (and every ``AuthService``) of a request builds one, and most requests use one of its two
-    token services or neither: each is built on first use.
+    services or neither: each is built on first use.
     """
 
     def __init__(self, session: Session | scoped_session[Session], outbox: OutboxService, settings: Settings) -> None:
@@ -52,8 +52,8 @@ class TokenSecurity:
         return OneTimeTokenService(session=self.session)
 
     @functools.cached_property
-    def refresh_tokens(self) -> RefreshTokenService:
-        return RefreshTokenService(session=self.session)
+    def sessions(self) -> SessionService:
+        return SessionService(session=self.session)
 
     def send_verification(self, user: User) -> None:
         lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
@@ -70,11 +70,14 @@ class TokenSecurity:
         self.outbox.add(EmailKind.RESET_PASSWORD, user.email, user_id=user.id, payload=payload)
 
     def password_changed(self, user: User, notify_address: str) -> None:
-        self.refresh_tokens.revoke_all_for_user(user.id)
+        self.sessions.end_all(user.id)
         self.outbox.add(EmailKind.PASSWORD_CHANGED, notify_address, user_id=user.id, payload={"name": user.full_name})
 
     def address_changed(self, user: User) -> None:
         self.one_time_tokens.revoke(user.id)
+
+    def account_deactivated(self, user: User) -> None:
+        self.sessions.end_all(user.id)
 
 
 def build_users_service(

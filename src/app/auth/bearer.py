@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from litestar.security.jwt import JWTAuth
 
 from app.auth.access_tokens import ACCESS_TOKEN_TYPE, ALGORITHM, REQUIRED_CLAIMS, AccessToken
-from app.users.repository import UserRepository
+from app.auth.sessions import LIVE_SESSION_OF_ACCOUNT
+from app.users.repository import ACTIVE_ACCOUNT_BY_ID, UserRepository
 from app.users.schemas import UserResponse
 
 if TYPE_CHECKING:
@@ -23,12 +24,15 @@ __all__ = ("BearerAuthenticator", "build_jwt_auth")
 # /metrics is not public, but its credential is its own (app.ops.guards): a bearer token there is no JWT.
 PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
 
+_ACCOUNT_IN_LIVE_SESSION = ACTIVE_ACCOUNT_BY_ID.where(LIVE_SESSION_OF_ACCOUNT)
+
 
 class BearerAuthenticator:
     """Turns a verified access token into the active account it speaks for: the request's caller.
 
     ``read_config`` gives sessions on the autocommit engine (:func:`app.core.database.build_read_config`): the
-    lookup is one read, the users domain's own (:meth:`UserRepository.read_account`).
+    lookup is one read, the users domain's own (:meth:`UserRepository.read_account_by`), which also checks that the
+    token's session is live, so an ended session's access tokens stop at once.
 
     Each handler thread keeps one session and repository for the lookup and closes the session after every read,
     which returns its connection to the pool and leaves the session empty and reusable. The lookup runs on every
@@ -47,16 +51,16 @@ class BearerAuthenticator:
         return accounts
 
     def account_for_token(self, token: AccessToken) -> UserResponse | None:
-        """None for a refresh or foreign token, or an account that is gone or deactivated."""
+        """None for a refresh or foreign token, an account that is gone or deactivated, or a session that ended."""
         if token.type != ACCESS_TOKEN_TYPE:
             return None
         try:
-            user_id = uuid.UUID(token.sub)
+            parameters = {"user_id": uuid.UUID(token.sub), "session_id": uuid.UUID(token.sid)}
         except ValueError:
             return None
         accounts = self._accounts()
         try:
-            return accounts.read_account(user_id, active=True)
+            return accounts.read_account_by(_ACCOUNT_IN_LIVE_SESSION, parameters)
         finally:
             accounts.session.close()
 

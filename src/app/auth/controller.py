@@ -27,6 +27,7 @@ from app.auth.schemas import (
 from app.auth.service import AuthService
 from app.core.database import AUTOCOMMIT_OPT
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, PUBLIC, errors, with_request_body
+from app.core.origin import RequestOrigin
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
 from app.core.routes import post
@@ -100,13 +101,18 @@ class AuthController(Controller):
         opt={AUTOCOMMIT_OPT: True},
     )
     def login(
-        self, request: Request[Any, Any, Any], body: RawBody, login_service: NamedDependency[LoginService]
+        self,
+        request: Request[Any, Any, Any],
+        body: RawBody,
+        login_service: NamedDependency[LoginService],
+        origin: NamedDependency[RequestOrigin],
     ) -> TokenPair:
-        """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair."""
+        """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair in a new
+        session."""
         credentials = parse_login_form(body, request.content_type[0])
         limiter: RateLimiter = request.app.state[RATE_LIMITER_KEY]
         limiter.hit("login_account", normalise_email(credentials.username))
-        return login_service.login(credentials.username, credentials.password)
+        return login_service.login(credentials.username, credentials.password, origin)
 
     @post(
         "/refresh",
@@ -118,7 +124,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
     )
     def refresh(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> TokenPair:
-        """Spend a refresh token for a new pair. A token presented twice revokes every token of its login."""
+        """Spend a refresh token for a new pair in its session. A token presented twice ends its session."""
         return auth_service.refresh(data.refresh_token)
 
     @post(
@@ -130,7 +136,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
     )
     def logout(self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]) -> None:
-        """Revoke a refresh token and every token of its login."""
+        """End the session of a refresh token: its access and refresh tokens stop working at once."""
         auth_service.logout(data.refresh_token)
 
     @post(

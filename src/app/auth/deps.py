@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.orm import Session
 
-from app.auth.access_tokens import AccessTokenIssuer
+from app.auth.access_tokens import AccessToken, AccessTokenIssuer
 from app.auth.bearer import BearerAuthenticator
 from app.auth.login import LoginService
 from app.auth.service import AuthService
@@ -25,6 +26,7 @@ __all__ = (
     "auth_service_provider",
     "login_service_provider",
     "provide_caller",
+    "provide_current_session_id",
     "provide_optional_caller",
 )
 
@@ -52,6 +54,11 @@ def login_service_provider(
 def provide_caller(request: Request[UserResponse, Any, Any]) -> UserResponse:
     """The signed-in account, as bearer authentication read it for this request (no further query)."""
     return request.user
+
+
+def provide_current_session_id(request: Request[UserResponse, AccessToken, Any]) -> uuid.UUID:
+    """The session the request's access token was issued in (bearer authentication checked that it is live)."""
+    return uuid.UUID(request.auth.sid)
 
 
 async def provide_optional_caller(

@@ -1,4 +1,4 @@
-"""Login: an email and a password in, a token pair out (a new session: a new refresh-token family).
+"""Login: an email and a password in, a token pair out, in a new session.
 
 The route's session is in autocommit (its ``opt``): the credentials read and the token insert are single statements,
 so no transaction is held open across the password check.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.auth.refresh_tokens import RefreshTokenService
+from app.auth.sessions import SessionService
 from app.core.errors import AuthenticationFailedError
 from app.users.repository import UserRepository
 from app.users.service import normalise_email
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from app.auth.access_tokens import AccessTokenIssuer
     from app.auth.schemas import TokenPair
+    from app.core.origin import RequestOrigin
     from app.core.security import PasswordHashing
 
 __all__ = ("INVALID_CREDENTIALS", "LoginService")
@@ -31,7 +32,7 @@ INVALID_CREDENTIALS = "Incorrect email or password"
 class LoginService:
     """Checks a sign-in and opens a session; built per request on the request's (autocommit) session."""
 
-    __slots__ = ("access_tokens", "passwords", "refresh_lifetime", "refresh_tokens", "users")
+    __slots__ = ("access_tokens", "passwords", "refresh_lifetime", "sessions", "users")
 
     def __init__(
         self,
@@ -41,17 +42,21 @@ class LoginService:
         refresh_lifetime: timedelta,
     ) -> None:
         self.users = UserRepository(session=session)
-        self.refresh_tokens = RefreshTokenService(session=session)
+        self.sessions = SessionService(session=session)
         self.passwords = passwords
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
 
-    def login(self, email: str, password: str) -> TokenPair:
-        """Raises AuthenticationFailedError with one message for every kind of refusal."""
+    def login(self, email: str, password: str, origin: RequestOrigin) -> TokenPair:
+        """Open a session from ``origin`` for the account with these credentials.
+
+        Raises:
+            AuthenticationFailedError: with one message for every kind of refusal.
+        """
         user_id = self.check_credentials(email, password)
-        refresh_token = self.refresh_tokens.issue(user_id, self.refresh_lifetime)
+        opened = self.sessions.open(user_id, self.refresh_lifetime, origin)
         self.users.session.commit()
-        return self.access_tokens.pair(user_id, refresh_token)
+        return self.access_tokens.pair(user_id, opened.id, opened.refresh_token)
 
     def check_credentials(self, email: str, password: str) -> uuid.UUID:
         """The id of the active account with these credentials; every refusal looks the same and costs one check.

@@ -1,4 +1,5 @@
-"""The token tables: refresh tokens and one-time tokens, both kept only as hashes until cleanup deletes them."""
+"""The auth tables: sessions, their refresh tokens, and one-time tokens; tokens are kept only as hashes until cleanup
+deletes them."""
 
 from __future__ import annotations
 
@@ -11,17 +12,49 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-__all__ = ("OneTimeToken", "RefreshToken", "TokenPurpose")
+__all__ = (
+    "IP_ADDRESS_MAX_LENGTH",
+    "USER_AGENT_MAX_LENGTH",
+    "LoginSession",
+    "OneTimeToken",
+    "RefreshToken",
+    "TokenPurpose",
+)
+
+# What a session records of its client is capped: both come from request headers.
+USER_AGENT_MAX_LENGTH = 512
+IP_ADDRESS_MAX_LENGTH = 64
+
+
+class LoginSession(UUIDv7Base):
+    """A session: one login, from one client, until it is ended (logout, a password change, its owner or a
+    superuser ending it) or lapses unused.
+
+    Its refresh tokens are the chain of rotations that started at the login, and every access token issued in it
+    names it (the ``sid`` claim): an ended session's access tokens stop working at once, not at their expiry.
+    ``expires_at`` moves with each rotation: it is when the session's newest refresh token expires.
+    """
+
+    __tablename__ = "login_session"
+    __table_args__ = (Index("ix_login_session_expires_at", "expires_at"),)
+
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    last_used_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH), default=None)
+    ip_address: Mapped[str | None] = mapped_column(String(IP_ADDRESS_MAX_LENGTH), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
 
 class RefreshToken(UUIDv7Base):
-    """One refresh token. ``family_id`` groups the chain of rotations that started at one login."""
+    """One refresh token of a session; spending it issues its successor in the same session."""
 
     __tablename__ = "refresh_token"
     __table_args__ = (Index("ix_refresh_token_expires_at", "expires_at"),)
 
     user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    family_id: Mapped[UUID] = mapped_column(GUID, index=True)
+    session_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("login_session.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -14,6 +16,7 @@ __all__ = (
     "LoginForm",
     "RefreshRequest",
     "ResetPasswordRequest",
+    "SessionResponse",
     "TokenPair",
     "VerifyEmailRequest",
 )
@@ -64,3 +67,16 @@ class Accepted(msgspec.Struct, kw_only=True):
     """The request was taken; what follows happens by email."""
 
     detail: str
+
+
+class SessionResponse(msgspec.Struct, kw_only=True):
+    """A live session: one login, from one client. ``ip_address`` and ``user_agent`` are the login's (behind a proxy,
+    the address ``TRUSTED_PROXY_HOPS`` makes out); ``current`` marks the session of the request's own access token."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    current: bool

@@ -1,4 +1,4 @@
-"""Refresh-token rotation, logout, email verification and password reset (login: ``app.auth.login``)."""
+"""Refresh-token rotation, logout, sessions, email verification and password reset (login: ``app.auth.login``)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ from typing import TYPE_CHECKING
 from app.auth.account_security import TokenSecurity
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
-from app.auth.refresh_tokens import INVALID_REFRESH_TOKEN
-from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError
-from app.users.service import normalise_email
+from app.auth.schemas import SessionResponse
+from app.auth.sessions import INVALID_REFRESH_TOKEN
+from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError, NotFoundError
+from app.users.service import USER_NOT_FOUND, normalise_email
 
 if TYPE_CHECKING:
     import uuid
     from datetime import timedelta
 
     from app.auth.access_tokens import AccessTokenIssuer
+    from app.auth.models import LoginSession
     from app.auth.schemas import TokenPair
+    from app.core.pagination import Page, PageRequest
     from app.core.settings import Settings
     from app.users.models import User
     from app.users.service import UserService
 
-__all__ = ("AuthService",)
+__all__ = ("SESSION_NOT_FOUND", "AuthService")
+
+SESSION_NOT_FOUND = "No such live session"
 
 
 class AuthService:
@@ -39,9 +44,10 @@ class AuthService:
         self.security = TokenSecurity(users.repository.session, users.outbox, settings)
 
     def refresh(self, raw_token: str) -> TokenPair:
-        """Spend the presented token for a new pair; reuse of a spent token revokes its family (committed)."""
+        """Spend the presented token for a new pair in its session; a spent token presented again ends its session
+        (committed)."""
         try:
-            rotated = self.security.refresh_tokens.rotate(raw_token, self.refresh_lifetime)
+            rotated = self.security.sessions.rotate(raw_token, self.refresh_lifetime)
         except AuthenticationFailedError:
             self.users.commit()
             raise
@@ -49,11 +55,50 @@ class AuthService:
             self.users.rollback()
             raise AuthenticationFailedError(INVALID_REFRESH_TOKEN)
         self.users.commit()
-        return self.access_tokens.pair(rotated.user_id, rotated.raw_token)
+        return self.access_tokens.pair(rotated.user_id, rotated.session_id, rotated.raw_token)
 
     def logout(self, raw_token: str) -> None:
-        """Revoke the token's family; unknown tokens are ignored so logout stays idempotent."""
-        self.security.refresh_tokens.revoke_family_of(raw_token)
+        """End the token's session; unknown tokens are ignored so logout stays idempotent."""
+        self.security.sessions.end_by_refresh_token(raw_token)
+        self.users.commit()
+
+    def live_sessions(
+        self, user_id: uuid.UUID, page: PageRequest, current_session_id: uuid.UUID | None = None
+    ) -> Page[SessionResponse]:
+        """A page of the account's live sessions, the most recently used first; ``current_session_id`` is marked.
+
+        Raises:
+            NotFoundError: there is no such account.
+        """
+        if not self.users.exists(id=user_id):
+            raise NotFoundError(USER_NOT_FOUND)
+
+        def response(session: LoginSession) -> SessionResponse:
+            return SessionResponse(
+                id=session.id,
+                created_at=session.created_at,
+                last_used_at=session.last_used_at,
+                expires_at=session.expires_at,
+                ip_address=session.ip_address,
+                user_agent=session.user_agent,
+                current=session.id == current_session_id,
+            )
+
+        return self.security.sessions.read_live(user_id, page).map(response)
+
+    def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        """End one of the account's live sessions; its access and refresh tokens stop working at once.
+
+        Raises:
+            NotFoundError: the account has no such live session.
+        """
+        if not self.security.sessions.end(user_id, session_id):
+            raise NotFoundError(SESSION_NOT_FOUND)
+        self.users.commit()
+
+    def end_other_sessions(self, user_id: uuid.UUID, current_session_id: uuid.UUID) -> None:
+        """End every session of the account but the current one."""
+        self.security.sessions.end_all(user_id, keep=current_session_id)
         self.users.commit()
 
     def _active_user_of(self, raw_token: str, purpose: TokenPurpose) -> User:

@@ -19,6 +19,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 from litestar.concurrency import sync_to_thread
 
 from app.core.errors import ServiceError
+from app.core.origin import client_ip
 from app.core.redis import redis_options
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from app.core.settings import Settings
 
-__all__ = ("STATE_KEY", "RateLimitExceededError", "RateLimiter", "client_ip", "rate_limited")
+__all__ = ("STATE_KEY", "RateLimitExceededError", "RateLimiter", "rate_limited")
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +81,6 @@ class RateLimiter:
         if not allowed:
             reset_at = limiter.get_window_stats(limit, name, identifier).reset_time
             raise RateLimitExceededError(retry_after=max(1, math.ceil(reset_at - time.time())))
-
-
-def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops: int) -> str:
-    """The client address: the socket peer, or behind N trusted proxies the Nth address from the right of
-    ``X-Forwarded-For`` (each proxy appends the address it saw, so only those entries are trustworthy)."""
-    peer = connection.client.host if connection.client else "unknown"
-    if trusted_proxy_hops <= 0:
-        return peer
-    forwarded = [part.strip() for part in connection.headers.get("x-forwarded-for", "").split(",") if part.strip()]
-    if len(forwarded) < trusted_proxy_hops:
-        return forwarded[0] if forwarded else peer
-    return forwarded[-trusted_proxy_hops]
 
 
 def rate_limited(name: str) -> Guard:

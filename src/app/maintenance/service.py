@@ -15,7 +15,7 @@ from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.auth.models import OneTimeToken, RefreshToken
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken
 from app.emails.models import EmailOutbox, EmailStatus
 from app.emails.service import OutboxService
 from app.maintenance.models import MaintenanceRun
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 CLEANUP_JOB = "token_cleanup"
 RELAY_JOB = "outbox_relay"
-TokenModel = type[RefreshToken] | type[OneTimeToken] | type[EmailOutbox]
+TokenModel = type[RefreshToken] | type[LoginSession] | type[OneTimeToken] | type[EmailOutbox]
 
 
 def record_run(session: Session, job: str, started_at: datetime, counts: dict[str, int]) -> None:
@@ -57,7 +57,8 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
     """Deletes what no rule needs any more and records the run in ``maintenance_run``.
 
     - refresh tokens that expired, or were spent or revoked more than the grace period ago (a spent token is
-      kept that long so replaying it still revokes its login's family);
+      kept that long so replaying it still ends its session);
+    - sessions that lapsed, or ended more than the grace period ago (their last tokens go with them);
     - one-time tokens that expired or were used;
     - outbox rows sent more than the retention period ago (failed rows stay for ops to look at).
     """
@@ -85,6 +86,9 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
                     RefreshToken.spent_at < now - self.grace,
                     RefreshToken.revoked_at < now - self.grace,
                 ),
+            ),
+            "login_session": self._delete(
+                LoginSession, or_(LoginSession.expires_at <= now, LoginSession.ended_at < now - self.grace)
             ),
             "one_time_token": self._delete(
                 OneTimeToken, or_(OneTimeToken.expires_at <= now, OneTimeToken.used_at.is_not(None))

@@ -20,13 +20,13 @@ from app.users.schemas import ProfileResponse, UserResponse
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from sqlalchemy import Row
 
     from app.core.pagination import Page, PageRequest
 
-__all__ = ("ACTIVE", "ProfileRepository", "SignInRecord", "UserRepository")
+__all__ = ("ACTIVE", "ACTIVE_ACCOUNT_BY_ID", "ProfileRepository", "SignInRecord", "UserRepository")
 
 ACTIVE: ColumnElement[bool] = User.is_active == True  # noqa: E712  (SQL)
 """An account signs in and acts only while it is active: every read of a signed-in account has this criterion."""
@@ -46,7 +46,9 @@ _ACCOUNT = select(
     Profile.avatar_url,
 ).outerjoin(Profile, Profile.user_id == User.id)
 _ACCOUNT_BY_ID = _ACCOUNT.where(User.id == bindparam("user_id"))
-_ACTIVE_ACCOUNT_BY_ID = _ACCOUNT_BY_ID.where(ACTIVE)
+ACTIVE_ACCOUNT_BY_ID: Select[Any] = _ACCOUNT_BY_ID.where(ACTIVE)
+"""The active account ``user_id``, as :meth:`UserRepository.read_account_by` reads it; a domain that narrows it with a
+criterion of its own (a session that must be live) builds that statement once, from this one."""
 _SIGN_IN_BY_EMAIL = select(User.id, User.hashed_password).where(User.email == bindparam("email"), ACTIVE)
 _NEWEST_FIRST = OrderBy(field_name="created_at", sort_order="desc")
 SEARCHED_FIELDS = {"email", "first_name", "last_name"}
@@ -84,8 +86,11 @@ class UserRepository(Repository[User]):
 
     def read_account(self, user_id: uuid.UUID, *, active: bool = False) -> UserResponse | None:
         """The account with this id (only if it is active, when ``active``), or None."""
-        statement = _ACTIVE_ACCOUNT_BY_ID if active else _ACCOUNT_BY_ID
-        row = self.rows(statement, {"user_id": user_id}).one_or_none()
+        return self.read_account_by(ACTIVE_ACCOUNT_BY_ID if active else _ACCOUNT_BY_ID, {"user_id": user_id})
+
+    def read_account_by(self, statement: Select[Any], parameters: Mapping[str, Any]) -> UserResponse | None:
+        """The one account ``statement`` (:data:`ACTIVE_ACCOUNT_BY_ID`, maybe narrowed) selects, or None."""
+        row = self.rows(statement, parameters).one_or_none()
         return None if row is None else _account(row)
 
     def read_accounts(self, page: PageRequest, query: str | None) -> Page[UserResponse]:

@@ -59,6 +59,9 @@ class AccountSecurity(Protocol):
     def address_changed(self, user: User) -> None:
         """Void the links mailed to the account's former address."""
 
+    def account_deactivated(self, user: User) -> None:
+        """End every session of the account."""
+
 
 class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
     """Every write ends in an explicit commit, so a failed commit surfaces as an error, never as a 2xx.
@@ -189,6 +192,8 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
                 self.security.send_verification(user)
         if password_changed:
             self.security.password_changed(user, previous_email)
+        if fields.get("is_active") is False:
+            self.security.account_deactivated(user)
         self.commit()
         return user
 

@@ -1,0 +1,106 @@
+"""Sessions you can see and end: the caller's own under ``/auth/sessions``, any account's for superusers under
+``/users/{user_id}/sessions``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from app.auth.deps import provide_current_session_id
+from app.auth.schemas import SessionResponse
+from app.auth.service import AuthService
+from app.core.caller import requires_superuser
+from app.core.openapi import AUTHENTICATED_ERRORS, RESTRICTED_ERRORS, errors
+from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.routes import delete, get
+from app.users.schemas import UserResponse
+
+__all__ = ("SessionController", "UserSessionController")
+
+
+class SessionController(Controller):
+    """The caller's own sessions."""
+
+    path = "/auth/sessions"
+    tags = ["auth"]
+    dependencies = {"current_session_id": Provide(provide_current_session_id, sync_to_thread=False)}
+
+    @get("/", operation_id="listMySessions", responses=errors(*AUTHENTICATED_ERRORS, 422))
+    def list_sessions(
+        self,
+        caller: NamedDependency[UserResponse],
+        current_session_id: NamedDependency[UUID],
+        auth_service: NamedDependency[AuthService],
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
+    ) -> Page[SessionResponse]:
+        """The caller's live sessions, most recently used first; ``current`` marks this request's own."""
+        return auth_service.live_sessions(caller.id, PageRequest(page=page, size=size), current_session_id)
+
+    @delete(
+        "/{session_id:uuid}",
+        operation_id="endMySession",
+        responses=errors(*AUTHENTICATED_ERRORS, 404),
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    def end_session(
+        self,
+        session_id: FromPath[UUID],
+        caller: NamedDependency[UserResponse],
+        auth_service: NamedDependency[AuthService],
+    ) -> None:
+        """End one of the caller's live sessions (this one too, if it is its id): its tokens stop working at once."""
+        auth_service.end_session(caller.id, session_id)
+
+    @delete(
+        "/", operation_id="endMyOtherSessions", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT
+    )
+    def end_other_sessions(
+        self,
+        caller: NamedDependency[UserResponse],
+        current_session_id: NamedDependency[UUID],
+        auth_service: NamedDependency[AuthService],
+    ) -> None:
+        """End every session of the caller but this request's own."""
+        auth_service.end_other_sessions(caller.id, current_session_id)
+
+
+class UserSessionController(Controller):
+    """Any account's sessions, for superusers."""
+
+    path = "/users/{user_id:uuid}/sessions"
+    tags = ["users"]
+
+    # The guard is each route's, not the controller's: Litestar's automatic OPTIONS route is public.
+    @get(
+        "/",
+        operation_id="listUserSessions",
+        responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        guards=[requires_superuser],
+    )
+    def list_sessions(
+        self,
+        user_id: FromPath[UUID],
+        auth_service: NamedDependency[AuthService],
+        page: PageNumber = 1,
+        size: PageSize = DEFAULT_PAGE_SIZE,
+    ) -> Page[SessionResponse]:
+        """The account's live sessions, most recently used first (superusers only)."""
+        return auth_service.live_sessions(user_id, PageRequest(page=page, size=size))
+
+    @delete(
+        "/{session_id:uuid}",
+        operation_id="endUserSession",
+        responses=errors(*RESTRICTED_ERRORS, 404),
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_superuser],
+    )
+    def end_session(
+        self, user_id: FromPath[UUID], session_id: FromPath[UUID], auth_service: NamedDependency[AuthService]
+    ) -> None:
+        """End one of the account's live sessions; its tokens stop working at once (superusers only)."""
+        auth_service.end_session(user_id, session_id)

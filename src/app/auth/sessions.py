@@ -1,0 +1,204 @@
+"""Sessions: a login opens one, each refresh rotates its refresh token, and it ends on logout, a password change or
+reset, deactivation, its owner or a superuser ending it, or a spent refresh token presented again.
+
+Refresh tokens are opaque, stored as hashes and spent once: spending one issues its successor in the same session.
+A spent token presented again means someone holds a copy, so its session ends. Ending a session revokes its refresh
+tokens, and its access tokens stop at once: each names its session, and the bearer lookup reads the account only
+while that session is live (:data:`LIVE_SESSION_OF_ACCOUNT`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.filters import OrderBy
+from advanced_alchemy.service import SQLAlchemySyncRepositoryService
+from sqlalchemy import ColumnElement, bindparam, exists, insert, select, update
+
+from app.auth.models import IP_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH, LoginSession, RefreshToken
+from app.core.errors import AuthenticationFailedError
+from app.core.repository import Repository
+from app.core.security import generate_opaque_token, hash_opaque_token
+from app.users.models import User
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, scoped_session
+
+    from app.core.origin import RequestOrigin
+    from app.core.pagination import Page, PageRequest
+
+__all__ = ("INVALID_REFRESH_TOKEN", "LIVE_SESSION_OF_ACCOUNT", "OpenedSession", "RotatedToken", "SessionService")
+
+INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"  # noqa: S105  (a message)
+
+LIVE_SESSION_OF_ACCOUNT: ColumnElement[bool] = exists().where(
+    LoginSession.id == bindparam("session_id"), LoginSession.user_id == User.id, LoginSession.ended_at.is_(None)
+)
+"""The account's session ``session_id`` has not ended: the criterion the bearer lookup adds to its one query.
+(It need not check ``expires_at``: an access token outlives no session that was live when it was issued by more
+than its own lifetime, and a session that lapses has not been used for far longer.)"""
+
+_MOST_RECENTLY_USED_FIRST = OrderBy(field_name="last_used_at", sort_order="desc")
+
+
+class OpenedSession:
+    """A new session's id and its first refresh token (raw, the only time it exists in the clear)."""
+
+    __slots__ = ("id", "refresh_token")
+
+    def __init__(self, session_id: uuid.UUID, refresh_token: str) -> None:
+        self.id = session_id
+        self.refresh_token = refresh_token
+
+
+class RotatedToken:
+    """The outcome of a successful rotation: whose session it is and the spent token's successor."""
+
+    __slots__ = ("raw_token", "session_id", "user_id")
+
+    def __init__(self, user_id: uuid.UUID, session_id: uuid.UUID, raw_token: str) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.raw_token = raw_token
+
+
+def _capped(value: str | None, length: int) -> str | None:
+    return None if value is None else value[:length]
+
+
+def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return LoginSession.ended_at.is_(None), LoginSession.expires_at > now
+
+
+class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
+    """Opens, rotates, lists and ends sessions; it never commits, its callers own the transaction."""
+
+    class Repo(Repository[LoginSession]):
+        model_type = LoginSession
+
+    class TokenRepo(Repository[RefreshToken]):
+        model_type = RefreshToken
+
+    repository_type = Repo
+
+    def __init__(self, session: Session | scoped_session[Session], **kwargs: Any) -> None:
+        super().__init__(session=session, **kwargs)
+        self.tokens = self.TokenRepo(session=session)
+
+    def open(self, user_id: uuid.UUID, lifetime: timedelta, origin: RequestOrigin | None = None) -> OpenedSession:
+        """Start a session for ``user_id`` from ``origin`` (whose address and user agent it keeps)."""
+        now = datetime.now(UTC)
+        session_id: uuid.UUID = self.repository.rows(
+            insert(LoginSession)
+            .values(
+                user_id=user_id,
+                created_at=now,
+                last_used_at=now,
+                expires_at=now + lifetime,
+                user_agent=None if origin is None else _capped(origin.user_agent, USER_AGENT_MAX_LENGTH),
+                ip_address=None if origin is None else _capped(origin.ip_address, IP_ADDRESS_MAX_LENGTH),
+            )
+            .returning(LoginSession.id)
+        ).scalar_one()
+        return OpenedSession(session_id, self._issue(user_id, session_id, now, lifetime))
+
+    def _issue(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime, lifetime: timedelta) -> str:
+        # A Core INSERT: nothing reads the row back, so the unit of work would only add bookkeeping.
+        raw_token = generate_opaque_token()
+        self.tokens.rows(
+            insert(RefreshToken).values(
+                user_id=user_id,
+                session_id=session_id,
+                token_hash=hash_opaque_token(raw_token),
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        return raw_token
+
+    def rotate(self, raw_token: str, lifetime: timedelta) -> RotatedToken:
+        """Spend ``raw_token`` and issue its successor; the session lives on for ``lifetime`` from now.
+
+        The spend is one conditional UPDATE, so two concurrent rotations of the same token cannot both win; a
+        token presented after it was spent ends its session.
+
+        Raises:
+            AuthenticationFailedError: the token is unknown, expired, revoked or already spent.
+        """
+        now = datetime.now(UTC)
+        token_hash = hash_opaque_token(raw_token)
+        spent = self.tokens.rows(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.spent_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(spent_at=now)
+            .returning(RefreshToken.user_id, RefreshToken.session_id)
+        ).one_or_none()
+        if spent is None:
+            self._end_if_replayed(token_hash, now)
+            raise AuthenticationFailedError(INVALID_REFRESH_TOKEN)
+        user_id, session_id = spent
+        self.repository.rows(
+            update(LoginSession)
+            .where(LoginSession.id == session_id)
+            .values(last_used_at=now, expires_at=now + lifetime)
+        )
+        return RotatedToken(user_id, session_id, self._issue(user_id, session_id, now, lifetime))
+
+    def _end_if_replayed(self, token_hash: str, now: datetime) -> None:
+        session_id = self._session_of(token_hash, RefreshToken.spent_at.is_not(None))
+        if session_id is not None:
+            self._end(LoginSession.id == session_id, now=now)
+
+    def _session_of(self, token_hash: str, *criteria: ColumnElement[bool]) -> uuid.UUID | None:
+        statement = select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash, *criteria)
+        session_id: uuid.UUID | None = self.tokens.rows(statement).scalar()
+        return session_id
+
+    def end_by_refresh_token(self, raw_token: str) -> None:
+        """Logout: end the session ``raw_token`` belongs to; an unknown token changes nothing."""
+        session_id = self._session_of(hash_opaque_token(raw_token))
+        if session_id is not None:
+            self._end(LoginSession.id == session_id, now=datetime.now(UTC))
+
+    def end(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        """End the account's live session ``session_id``; False if it has no such live session."""
+        now = datetime.now(UTC)
+        return bool(self._end(LoginSession.id == session_id, LoginSession.user_id == user_id, *_live(now), now=now))
+
+    def end_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> int:
+        """End every session of the account but ``keep``; the number ended."""
+        criteria = [LoginSession.user_id == user_id]
+        if keep is not None:
+            criteria.append(LoginSession.id != keep)
+        return len(self._end(*criteria, now=datetime.now(UTC)))
+
+    def _end(self, *criteria: ColumnElement[bool], now: datetime) -> list[uuid.UUID]:
+        ended: list[uuid.UUID] = list(
+            self.repository.rows(
+                update(LoginSession)
+                .where(*criteria, LoginSession.ended_at.is_(None))
+                .values(ended_at=now)
+                .returning(LoginSession.id)
+            ).scalars()
+        )
+        if ended:
+            self.tokens.rows(
+                update(RefreshToken)
+                .where(RefreshToken.session_id.in_(ended), RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return ended
+
+    def read_live(self, user_id: uuid.UUID, page: PageRequest) -> Page[LoginSession]:
+        """A page of the account's live sessions, the most recently used first."""
+        rows, total = self.get_many_and_count(
+            LoginSession.user_id == user_id, *_live(datetime.now(UTC)), _MOST_RECENTLY_USED_FIRST, page.filter
+        )
+        return page.build(rows, total)

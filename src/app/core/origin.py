@@ -1,0 +1,53 @@
+"""Where a request came from: the client's address, its user agent and the request's id.
+
+Sessions record the first two; everything that answers "who did this, from where" reads them here, so the address
+behind a proxy is worked out one way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Request
+from litestar.di import Provide
+
+from app.core.request_context import current_request_id
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+__all__ = ("RequestOrigin", "client_ip", "origin_provider")
+
+
+class RequestOrigin(msgspec.Struct, frozen=True):
+    """The client address (see :func:`client_ip`), its ``User-Agent`` header if any, and the request id."""
+
+    ip_address: str
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops: int) -> str:
+    """The client address: the socket peer, or behind N trusted proxies the Nth address from the right of
+    ``X-Forwarded-For`` (each proxy appends the address it saw, so only those entries are trustworthy)."""
+    peer = connection.client.host if connection.client else "unknown"
+    if trusted_proxy_hops <= 0:
+        return peer
+    forwarded = [part.strip() for part in connection.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    if len(forwarded) < trusted_proxy_hops:
+        return forwarded[0] if forwarded else peer
+    return forwarded[-trusted_proxy_hops]
+
+
+def origin_provider(trusted_proxy_hops: int) -> Provide:
+    """The ``origin`` dependency: the request's :class:`RequestOrigin`."""
+
+    def provide_origin(request: Request[Any, Any, Any]) -> RequestOrigin:
+        return RequestOrigin(
+            ip_address=client_ip(request, trusted_proxy_hops),
+            user_agent=request.headers.get("user-agent"),
+            request_id=current_request_id(),
+        )
+
+    return Provide(provide_origin, sync_to_thread=False)
