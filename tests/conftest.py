@@ -47,6 +47,7 @@ TABLES_CHILD_FIRST = (
     "profile",
     "refresh_token",
     "login_session",
+    "security_event",
     "maintenance_run",
     "user_account",
 )

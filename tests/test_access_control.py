@@ -56,6 +56,8 @@ RULES: dict[str, Rule] = {
     "replaceMyProfile": ONESELF,
     "listMyPosts": ONESELF,
     "listMySessions": ONESELF,
+    "listMyEvents": ONESELF,
+    "listUserEvents": Rule(bearer=True, stranger=frozenset({403})),
     "endMyOtherSessions": ONESELF,
     "endMySession": Rule(bearer=True, stranger=frozenset({404})),
     "listUserSessions": Rule(bearer=True, stranger=frozenset({403})),

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.controller import MyEventsController, UserEventsController
 from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.account_security import build_users_service
 from app.auth.bearer import BearerAuthenticator, build_jwt_auth
@@ -28,7 +29,6 @@ from app.core.http import MAX_REQUEST_BODY_BYTES, build_cors_config, security_he
 from app.core.logging import build_logging_config
 from app.core.metrics import HttpMetrics
 from app.core.openapi import build_openapi_config
-from app.core.origin import origin_provider
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
 from app.core.security import PasswordHashing
@@ -114,8 +114,10 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         route_handlers=[
             AuthController,
             SessionController,
+            MyEventsController,
             UserController,
             UserSessionController,
+            UserEventsController,
             PostController,
             UserPostsController,
             OpsController,
@@ -133,12 +135,14 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "http_metrics": Provide(lambda: http_metrics, use_cache=True, sync_to_thread=False),
             "bearer_authenticator": Provide(lambda: bearer_authenticator, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
-            "origin": origin_provider(settings.trusted_proxy_hops),
             "users_service": users_service_provider(
-                lambda session: build_users_service(session, passwords, settings, task_queue)
+                lambda session, origin: build_users_service(session, passwords, settings, task_queue, origin),
+                settings.trusted_proxy_hops,
             ),
             "auth_service": auth_service_provider(access_tokens, refresh_lifetime, settings),
-            "login_service": login_service_provider(passwords, access_tokens, refresh_lifetime),
+            "login_service": login_service_provider(
+                passwords, access_tokens, refresh_lifetime, settings.trusted_proxy_hops
+            ),
             "posts_service": posts_service_provider(settings.posts_count_estimate_threshold),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from app.auth.models import OneTimeToken, RefreshToken
+from app.audit.models import SecurityEvent
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken
 from app.emails.models import EmailOutbox
 from app.maintenance.models import MaintenanceRun
 from app.posts.models import Post
 from app.users.models import Profile, User
 
-__all__ = ("EmailOutbox", "MaintenanceRun", "OneTimeToken", "Post", "Profile", "RefreshToken", "User")
+__all__ = (
+    "EmailOutbox",
+    "LoginSession",
+    "MaintenanceRun",
+    "OneTimeToken",
+    "Post",
+    "Profile",
+    "RefreshToken",
+    "SecurityEvent",
+    "User",
+)

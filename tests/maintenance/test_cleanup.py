@@ -14,6 +14,7 @@ from celery import Celery
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.audit.models import EventKind, SecurityEvent
 from app.auth.models import LoginSession, OneTimeToken, RefreshToken, TokenPurpose
 from app.core.settings import Settings
 from app.core.task_queue import CLEANUP_TOKENS_TASK, MAINTENANCE_QUEUE
@@ -71,9 +72,15 @@ def _email(name: str, status: EmailStatus, sent: datetime | None) -> EmailOutbox
     )  # fmt: skip
 
 
+def _event(name: str, occurred: datetime) -> SecurityEvent:
+    # The name goes where the survivors are read from: the request id.
+    return SecurityEvent(occurred_at=occurred, kind=EventKind.SIGN_IN_FAILED, request_id=name, detail={})
+
+
 def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
     grace = timedelta(hours=settings.token_cleanup_grace_hours)
     retention = timedelta(days=settings.email_outbox_retention_days)
+    event_retention = timedelta(days=settings.security_event_retention_days)
     return [
         _refresh(owner, "rt-expired", expires=NOW - SECOND),
         _refresh(owner, "rt-expires-at-now", expires=NOW),
@@ -94,6 +101,8 @@ def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
         _email("sent-within-retention", EmailStatus.SENT, NOW - retention + SECOND),
         _email("failed-long-ago", EmailStatus.FAILED, None),
         _email("pending-long-ago", EmailStatus.PENDING, None),
+        _event("se-before-retention", NOW - event_retention - SECOND),
+        _event("se-within-retention", NOW - event_retention + SECOND),
     ]
 
 
@@ -103,8 +112,9 @@ def _survivors(engine: Engine) -> set[str]:
         one_time = session.scalars(select(OneTimeToken.token_hash)).all()
         emails = session.scalars(select(EmailOutbox.recipient)).all()
         sessions = session.scalars(select(LoginSession.user_agent)).all()
+        events = session.scalars(select(SecurityEvent.request_id)).all()
     names = {name.rstrip("-") for name in [*tokens, *one_time]} | {email.split("@")[0] for email in emails}
-    return names | {name for name in sessions if name}
+    return names | {name for name in [*sessions, *events] if name}
 
 
 EXPECTED_SURVIVORS = {
@@ -118,6 +128,7 @@ EXPECTED_SURVIVORS = {
     "sent-within-retention",
     "failed-long-ago",
     "pending-long-ago",
+    "se-within-retention",
 }
 
 
@@ -129,7 +140,13 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
         session.add_all(_boundary_rows(owner, settings))
         session.commit()
         deleted = CleanupService(session, small_batches).run(now=NOW)
-    assert deleted == {"refresh_token": 4, "login_session": 3, "one_time_token": 2, "email_outbox": 1}
+    assert deleted == {
+        "refresh_token": 4,
+        "login_session": 3,
+        "one_time_token": 2,
+        "email_outbox": 1,
+        "security_event": 1,
+    }
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
         record = session.scalars(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB)).one()
@@ -175,4 +192,10 @@ def test_the_beat_task_runs_on_a_worker_and_records_its_run(migrated: Engine, ow
         time.sleep(0.05)
         with Session(migrated) as session:
             record = session.scalar(select(MaintenanceRun).where(MaintenanceRun.job == CLEANUP_JOB))
-    assert record.counts == {"refresh_token": 1, "login_session": 0, "one_time_token": 0, "email_outbox": 0}
+    assert record.counts == {
+        "refresh_token": 1,
+        "login_session": 0,
+        "one_time_token": 0,
+        "email_outbox": 0,
+        "security_event": 0,
+    }

@@ -92,7 +92,13 @@ def test_the_last_token_cleanup_is_reported(
         CleanupService(session, settings).run()
     cleanup = client.get(QUEUES, headers=admin.headers).json()["token_cleanup"]
     # The column is counts now; the field clients read is still deleted.
-    assert cleanup["deleted"] == {"refresh_token": 0, "login_session": 0, "one_time_token": 0, "email_outbox": 0}
+    assert cleanup["deleted"] == {
+        "refresh_token": 0,
+        "login_session": 0,
+        "one_time_token": 0,
+        "email_outbox": 0,
+        "security_event": 0,
+    }
     assert cleanup["started_at"] <= cleanup["finished_at"]
 
 
@@ -116,6 +122,7 @@ def test_each_job_reports_its_last_run_and_goes_stale_after_three_intervals(
         "login_session": 0,
         "one_time_token": 0,
         "email_outbox": 0,
+        "security_event": 0,
     }
     for job, interval in {"outbox_relay": 30.0, "token_cleanup": 3600.0}.items():
         assert jobs[job]["interval_seconds"] == interval

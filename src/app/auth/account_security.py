@@ -19,6 +19,7 @@ from app.users.service import UserService
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, scoped_session
 
+    from app.core.origin import RequestOrigin
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
@@ -81,7 +82,13 @@ class TokenSecurity:
 
 
 def build_users_service(
-    session: Session, passwords: PasswordHashing, settings: Settings, task_queue: TaskQueue | None = None
+    session: Session,
+    passwords: PasswordHashing,
+    settings: Settings,
+    task_queue: TaskQueue | None = None,
+    origin: RequestOrigin | None = None,
 ) -> UserService:
-    """The ``UserService`` of ``session`` whose credential changes this domain carries out."""
-    return UserService(session, passwords, settings, functools.partial(TokenSecurity, settings=settings), task_queue)
+    """The ``UserService`` of ``session`` whose credential changes this domain carries out; its security events carry
+    ``origin``."""
+    security = functools.partial(TokenSecurity, settings=settings)
+    return UserService(session, passwords, settings, security, task_queue=task_queue, origin=origin)

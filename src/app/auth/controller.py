@@ -25,9 +25,7 @@ from app.auth.schemas import (
     VerifyEmailRequest,
 )
 from app.auth.service import AuthService
-from app.core.database import AUTOCOMMIT_OPT
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, PUBLIC, errors, with_request_body
-from app.core.origin import RequestOrigin
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter, rate_limited
 from app.core.routes import post
@@ -98,21 +96,19 @@ class AuthController(Controller):
         guards=[rate_limited("login_ip")],
         exclude_from_auth=True,
         operation_class=with_request_body(LOGIN_REQUEST_BODY),
-        opt={AUTOCOMMIT_OPT: True},
     )
     def login(
         self,
         request: Request[Any, Any, Any],
         body: RawBody,
         login_service: NamedDependency[LoginService],
-        origin: NamedDependency[RequestOrigin],
     ) -> TokenPair:
         """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair in a new
         session."""
         credentials = parse_login_form(body, request.content_type[0])
         limiter: RateLimiter = request.app.state[RATE_LIMITER_KEY]
         limiter.hit("login_account", normalise_email(credentials.username))
-        return login_service.login(credentials.username, credentials.password, origin)
+        return login_service.login(credentials.username, credentials.password)
 
     @post(
         "/refresh",

@@ -16,6 +16,7 @@ from app.auth.access_tokens import AccessToken, AccessTokenIssuer
 from app.auth.bearer import BearerAuthenticator
 from app.auth.login import LoginService
 from app.auth.service import AuthService
+from app.core.origin import request_origin
 from app.core.security import PasswordHashing
 from app.core.settings import Settings
 from app.users.schemas import UserResponse
@@ -41,12 +42,13 @@ def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: ti
 
 
 def login_service_provider(
-    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta
+    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, trusted_proxy_hops: int
 ) -> Provide:
     """The request's ``LoginService``; like every service provider, its one dependency is the session."""
 
-    def provide_login_service(db_session: NamedDependency[Session]) -> LoginService:
-        return LoginService(db_session, passwords, access_tokens, refresh_lifetime)
+    def provide_login_service(db_session: NamedDependency[Session], request: Request[Any, Any, Any]) -> LoginService:
+        origin = request_origin(request, trusted_proxy_hops)
+        return LoginService(db_session, passwords, access_tokens, refresh_lifetime, origin)
 
     return Provide(provide_login_service, sync_to_thread=False)
 

@@ -1,13 +1,15 @@
-"""Login: an email and a password in, a token pair out, in a new session.
+"""Login: an email and a password in, a token pair out, in a new session; every attempt is a security event.
 
-The route's session is in autocommit (its ``opt``): the credentials read and the token insert are single statements,
-so no transaction is held open across the password check.
+The session, its first refresh token and the event are written in one transaction. The credentials are read in a
+transaction of their own, ended before the password check, so none is held open while argon2 runs.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.audit.models import EventKind
+from app.audit.service import AuditLog
 from app.auth.sessions import SessionService
 from app.core.errors import AuthenticationFailedError
 from app.users.repository import UserRepository
@@ -29,10 +31,19 @@ __all__ = ("INVALID_CREDENTIALS", "LoginService")
 INVALID_CREDENTIALS = "Incorrect email or password"
 
 
-class LoginService:
-    """Checks a sign-in and opens a session; built per request on the request's (autocommit) session."""
+class _SignInRefusedError(Exception):
+    """Why a sign-in was refused, for the audit log only: the client gets one answer for every refusal."""
 
-    __slots__ = ("access_tokens", "passwords", "refresh_lifetime", "sessions", "users")
+    def __init__(self, user_id: uuid.UUID | None, reason: str) -> None:
+        super().__init__(reason)
+        self.user_id = user_id
+        self.why = {"reason": reason}
+
+
+class LoginService:
+    """Checks a sign-in and opens a session; built per request on the request's session, for a client at ``origin``."""
+
+    __slots__ = ("access_tokens", "audit", "origin", "passwords", "refresh_lifetime", "sessions", "users")
 
     def __init__(
         self,
@@ -40,38 +51,48 @@ class LoginService:
         passwords: PasswordHashing,
         access_tokens: AccessTokenIssuer,
         refresh_lifetime: timedelta,
+        origin: RequestOrigin | None = None,
     ) -> None:
         self.users = UserRepository(session=session)
         self.sessions = SessionService(session=session)
+        self.audit = AuditLog(session, origin)
+        self.origin = origin
         self.passwords = passwords
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
 
-    def login(self, email: str, password: str, origin: RequestOrigin) -> TokenPair:
-        """Open a session from ``origin`` for the account with these credentials.
+    def login(self, email: str, password: str) -> TokenPair:
+        """Open a session for the account with these credentials.
 
         Raises:
-            AuthenticationFailedError: with one message for every kind of refusal.
+            AuthenticationFailedError: with one message for every kind of refusal (recorded, and committed).
         """
-        user_id = self.check_credentials(email, password)
-        opened = self.sessions.open(user_id, self.refresh_lifetime, origin)
+        try:
+            user_id = self._check_credentials(email, password)
+        except _SignInRefusedError as refused:
+            self.audit.record(EventKind.SIGN_IN_FAILED, subject_id=refused.user_id, actor_id=None, detail=refused.why)
+            self.users.session.commit()
+            raise AuthenticationFailedError(INVALID_CREDENTIALS) from None
+        opened = self.sessions.open(user_id, self.refresh_lifetime, self.origin)
+        self.audit.record(EventKind.SIGN_IN_SUCCEEDED, subject_id=user_id, actor_id=user_id, session_id=opened.id)
         self.users.session.commit()
         return self.access_tokens.pair(user_id, opened.id, opened.refresh_token)
 
-    def check_credentials(self, email: str, password: str) -> uuid.UUID:
-        """The id of the active account with these credentials; every refusal looks the same and costs one check.
+    def _check_credentials(self, email: str, password: str) -> uuid.UUID:
+        """The id of the active account with these credentials; every refusal costs one check.
 
         A hash made with older argon2 parameters is replaced by one made with the current parameters.
 
         Raises:
-            AuthenticationFailedError: unknown email, wrong password or inactive account.
+            _SignInRefusedError: unknown email (or inactive account), or wrong password.
         """
         account = self.users.read_sign_in(normalise_email(email))
+        self.users.session.commit()
         if account is None:
             self.passwords.burn_verify(password)
-            raise AuthenticationFailedError(INVALID_CREDENTIALS)
+            raise _SignInRefusedError(None, "unknown_or_inactive_account")
         if not self.passwords.verify(account.hashed_password, password):
-            raise AuthenticationFailedError(INVALID_CREDENTIALS)
+            raise _SignInRefusedError(account.id, "wrong_password")
         if self.passwords.needs_rehash(account.hashed_password):
             self.users.replace_password_hash(account.id, self.passwords.hash(password))
         return account.id

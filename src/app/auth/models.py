@@ -12,18 +12,9 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-__all__ = (
-    "IP_ADDRESS_MAX_LENGTH",
-    "USER_AGENT_MAX_LENGTH",
-    "LoginSession",
-    "OneTimeToken",
-    "RefreshToken",
-    "TokenPurpose",
-)
+from app.core.origin import IP_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 
-# What a session records of its client is capped: both come from request headers.
-USER_AGENT_MAX_LENGTH = 512
-IP_ADDRESS_MAX_LENGTH = 64
+__all__ = ("LoginSession", "OneTimeToken", "RefreshToken", "TokenPurpose")
 
 
 class LoginSession(UUIDv7Base):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.audit.models import EventKind
 from app.auth.account_security import TokenSecurity
 from app.auth.models import TokenPurpose
 from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
 from app.auth.schemas import SessionResponse
-from app.auth.sessions import INVALID_REFRESH_TOKEN
+from app.auth.sessions import INVALID_REFRESH_TOKEN, ReplayedRefreshTokenError
 from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError, NotFoundError
 from app.users.service import USER_NOT_FOUND, normalise_email
 
@@ -33,7 +34,7 @@ class AuthService:
     """Issues token pairs and spends mailed links. It shares the request's session (and outbox) with the user
     service, and owns each commit."""
 
-    __slots__ = ("access_tokens", "refresh_lifetime", "security", "users")
+    __slots__ = ("access_tokens", "audit", "refresh_lifetime", "security", "users")
 
     def __init__(
         self, users: UserService, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, settings: Settings
@@ -42,13 +43,16 @@ class AuthService:
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
         self.security = TokenSecurity(users.repository.session, users.outbox, settings)
+        self.audit = users.audit
 
     def refresh(self, raw_token: str) -> TokenPair:
         """Spend the presented token for a new pair in its session; a spent token presented again ends its session
         (committed)."""
         try:
             rotated = self.security.sessions.rotate(raw_token, self.refresh_lifetime)
-        except AuthenticationFailedError:
+        except ReplayedRefreshTokenError as exc:
+            user_id, session_id = exc.replayed
+            self.audit.record(EventKind.REFRESH_TOKEN_REUSED, subject_id=user_id, actor_id=None, session_id=session_id)
             self.users.commit()
             raise
         if self.users.get_active(rotated.user_id) is None:
@@ -59,7 +63,10 @@ class AuthService:
 
     def logout(self, raw_token: str) -> None:
         """End the token's session; unknown tokens are ignored so logout stays idempotent."""
-        self.security.sessions.end_by_refresh_token(raw_token)
+        ended = self.security.sessions.end_by_refresh_token(raw_token)
+        if ended is not None:
+            user_id, session_id = ended
+            self.audit.record(EventKind.LOGGED_OUT, subject_id=user_id, actor_id=user_id, session_id=session_id)
         self.users.commit()
 
     def live_sessions(
@@ -86,19 +93,22 @@ class AuthService:
 
         return self.security.sessions.read_live(user_id, page).map(response)
 
-    def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        """End one of the account's live sessions; its access and refresh tokens stop working at once.
+    def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID, *, actor_id: uuid.UUID) -> None:
+        """End one of the account's live sessions, as ``actor_id`` (its owner or a superuser); its access and refresh
+        tokens stop working at once.
 
         Raises:
             NotFoundError: the account has no such live session.
         """
         if not self.security.sessions.end(user_id, session_id):
             raise NotFoundError(SESSION_NOT_FOUND)
+        self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=actor_id, session_id=session_id)
         self.users.commit()
 
     def end_other_sessions(self, user_id: uuid.UUID, current_session_id: uuid.UUID) -> None:
         """End every session of the account but the current one."""
-        self.security.sessions.end_all(user_id, keep=current_session_id)
+        for session_id in self.security.sessions.end_all(user_id, keep=current_session_id):
+            self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=user_id, session_id=session_id)
         self.users.commit()
 
     def _active_user_of(self, raw_token: str, purpose: TokenPurpose) -> User:
@@ -154,4 +164,5 @@ class AuthService:
         user.hashed_password = self.users.passwords.hash(password)
         self.security.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
         self.security.password_changed(user, user.email)
+        self.audit.record(EventKind.PASSWORD_RESET, subject_id=user.id, actor_id=user.id)
         self.users.commit()

@@ -54,7 +54,7 @@ class SessionController(Controller):
         auth_service: NamedDependency[AuthService],
     ) -> None:
         """End one of the caller's live sessions (this one too, if it is its id): its tokens stop working at once."""
-        auth_service.end_session(caller.id, session_id)
+        auth_service.end_session(caller.id, session_id, actor_id=caller.id)
 
     @delete(
         "/", operation_id="endMyOtherSessions", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT
@@ -100,7 +100,11 @@ class UserSessionController(Controller):
         guards=[requires_superuser],
     )
     def end_session(
-        self, user_id: FromPath[UUID], session_id: FromPath[UUID], auth_service: NamedDependency[AuthService]
+        self,
+        user_id: FromPath[UUID],
+        session_id: FromPath[UUID],
+        caller: NamedDependency[UserResponse],
+        auth_service: NamedDependency[AuthService],
     ) -> None:
         """End one of the account's live sessions; its tokens stop working at once (superusers only)."""
-        auth_service.end_session(user_id, session_id)
+        auth_service.end_session(user_id, session_id, actor_id=caller.id)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from advanced_alchemy.filters import OrderBy
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import ColumnElement, bindparam, exists, insert, select, update
 
-from app.auth.models import IP_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH, LoginSession, RefreshToken
+from app.auth.models import LoginSession, RefreshToken
 from app.core.errors import AuthenticationFailedError
 from app.core.repository import Repository
 from app.core.security import generate_opaque_token, hash_opaque_token
@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from app.core.origin import RequestOrigin
     from app.core.pagination import Page, PageRequest
 
-__all__ = ("INVALID_REFRESH_TOKEN", "LIVE_SESSION_OF_ACCOUNT", "OpenedSession", "RotatedToken", "SessionService")
+__all__ = (
+    "INVALID_REFRESH_TOKEN",
+    "LIVE_SESSION_OF_ACCOUNT",
+    "OpenedSession",
+    "ReplayedRefreshTokenError",
+    "RotatedToken",
+    "SessionRef",
+    "SessionService",
+)
 
 INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"  # noqa: S105  (a message)
 
@@ -41,6 +49,21 @@ LIVE_SESSION_OF_ACCOUNT: ColumnElement[bool] = exists().where(
 than its own lifetime, and a session that lapses has not been used for far longer.)"""
 
 _MOST_RECENTLY_USED_FIRST = OrderBy(field_name="last_used_at", sort_order="desc")
+
+
+class SessionRef(NamedTuple):
+    """A session and the account it belongs to."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+
+
+class ReplayedRefreshTokenError(AuthenticationFailedError):
+    """A spent refresh token was presented again: its session has just been ended."""
+
+    def __init__(self, replayed: SessionRef) -> None:
+        super().__init__(INVALID_REFRESH_TOKEN)
+        self.replayed = replayed
 
 
 class OpenedSession:
@@ -62,10 +85,6 @@ class RotatedToken:
         self.user_id = user_id
         self.session_id = session_id
         self.raw_token = raw_token
-
-
-def _capped(value: str | None, length: int) -> str | None:
-    return None if value is None else value[:length]
 
 
 def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -97,8 +116,8 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
                 created_at=now,
                 last_used_at=now,
                 expires_at=now + lifetime,
-                user_agent=None if origin is None else _capped(origin.user_agent, USER_AGENT_MAX_LENGTH),
-                ip_address=None if origin is None else _capped(origin.ip_address, IP_ADDRESS_MAX_LENGTH),
+                user_agent=None if origin is None else origin.user_agent,
+                ip_address=None if origin is None else origin.ip_address,
             )
             .returning(LoginSession.id)
         ).scalar_one()
@@ -125,7 +144,8 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
         token presented after it was spent ends its session.
 
         Raises:
-            AuthenticationFailedError: the token is unknown, expired, revoked or already spent.
+            ReplayedRefreshTokenError: the token was spent already; its session is ended now.
+            AuthenticationFailedError: the token is unknown, expired or revoked.
         """
         now = datetime.now(UTC)
         token_hash = hash_opaque_token(raw_token)
@@ -141,7 +161,10 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
             .returning(RefreshToken.user_id, RefreshToken.session_id)
         ).one_or_none()
         if spent is None:
-            self._end_if_replayed(token_hash, now)
+            replayed = self._session_of(token_hash, RefreshToken.spent_at.is_not(None))
+            if replayed is not None:
+                self._end(LoginSession.id == replayed.session_id, now=now)
+                raise ReplayedRefreshTokenError(replayed)
             raise AuthenticationFailedError(INVALID_REFRESH_TOKEN)
         user_id, session_id = spent
         self.repository.rows(
@@ -151,33 +174,32 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
         )
         return RotatedToken(user_id, session_id, self._issue(user_id, session_id, now, lifetime))
 
-    def _end_if_replayed(self, token_hash: str, now: datetime) -> None:
-        session_id = self._session_of(token_hash, RefreshToken.spent_at.is_not(None))
-        if session_id is not None:
-            self._end(LoginSession.id == session_id, now=now)
+    def _session_of(self, token_hash: str, *criteria: ColumnElement[bool]) -> SessionRef | None:
+        statement = select(RefreshToken.user_id, RefreshToken.session_id).where(
+            RefreshToken.token_hash == token_hash, *criteria
+        )
+        row = self.tokens.rows(statement).one_or_none()
+        return None if row is None else SessionRef(row.user_id, row.session_id)
 
-    def _session_of(self, token_hash: str, *criteria: ColumnElement[bool]) -> uuid.UUID | None:
-        statement = select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash, *criteria)
-        session_id: uuid.UUID | None = self.tokens.rows(statement).scalar()
-        return session_id
-
-    def end_by_refresh_token(self, raw_token: str) -> None:
-        """Logout: end the session ``raw_token`` belongs to; an unknown token changes nothing."""
-        session_id = self._session_of(hash_opaque_token(raw_token))
-        if session_id is not None:
-            self._end(LoginSession.id == session_id, now=datetime.now(UTC))
+    def end_by_refresh_token(self, raw_token: str) -> SessionRef | None:
+        """Logout: end the live session ``raw_token`` belongs to, and say which it was; None if the token is unknown
+        or its session ended already."""
+        found = self._session_of(hash_opaque_token(raw_token))
+        if found is None or not self._end(LoginSession.id == found.session_id, now=datetime.now(UTC)):
+            return None
+        return found
 
     def end(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
         """End the account's live session ``session_id``; False if it has no such live session."""
         now = datetime.now(UTC)
         return bool(self._end(LoginSession.id == session_id, LoginSession.user_id == user_id, *_live(now), now=now))
 
-    def end_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> int:
-        """End every session of the account but ``keep``; the number ended."""
+    def end_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> list[uuid.UUID]:
+        """End every session of the account but ``keep``; the ids of those that were live."""
         criteria = [LoginSession.user_id == user_id]
         if keep is not None:
             criteria.append(LoginSession.id != keep)
-        return len(self._end(*criteria, now=datetime.now(UTC)))
+        return self._end(*criteria, now=datetime.now(UTC))
 
     def _end(self, *criteria: ColumnElement[bool], now: datetime) -> list[uuid.UUID]:
         ended: list[uuid.UUID] = list(

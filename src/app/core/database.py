@@ -130,8 +130,8 @@ def build_engine(settings: Settings) -> Engine:
 
 
 def build_autocommit_engine(settings: Settings, engine: Engine) -> Engine:
-    """The engine for work that is single statements, each its own transaction: the bearer's account, listings,
-    a login's credential read and token insert.
+    """The engine for work that is single statements, each its own transaction: the bearer's account and every
+    other read.
 
     On PostgreSQL it is a pool of its own whose connections stay in autocommit: no BEGIN or ROLLBACK round trip
     and no switching a shared connection in and out of autocommit on every checkout. Only handler threads use it,
@@ -197,12 +197,10 @@ def build_sqlalchemy_config(
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-AUTOCOMMIT_OPT = "autocommit"
-"""A route ``opt`` key: its statements are each whole on their own, so they run in autocommit like a read's."""
 
 
 def build_read_config(settings: Settings, engine: Engine) -> SQLAlchemySyncConfig:
-    """Sessions on the autocommit engine, for work that is single statements (reads, a login): each statement is
+    """Sessions on the autocommit engine, for work that is single statements (reads): each statement is
     its own transaction, so there is no BEGIN or ROLLBACK round trip and no transaction held open between them."""
     return build_sqlalchemy_config(settings, build_autocommit_engine(settings, engine))
 
@@ -210,10 +208,9 @@ def build_read_config(settings: Settings, engine: Engine) -> SQLAlchemySyncConfi
 def request_session_provider(config: SQLAlchemySyncConfig, read_config: SQLAlchemySyncConfig) -> Provide:
     """The ``db_session`` dependency: one session per request, closed once the handler's response is built.
 
-    A safe method (and a route whose ``opt`` sets :data:`AUTOCOMMIT_OPT`) changes nothing that needs a transaction,
-    so its session is one of ``read_config``'s; every other request gets a transaction of ``config``'s, which its
-    service commits itself, so a failed commit is the handler's exception rather than something discovered after a
-    2xx went out.
+    A safe method changes nothing that needs a transaction, so its session is one of ``read_config``'s; every other
+    request gets a transaction of ``config``'s, which its service commits itself, so a failed commit is the handler's
+    exception rather than something discovered after a 2xx went out.
 
     The provider is a coroutine generator so that the session is opened (no I/O) and closed on the event loop.
     Litestar finishes a plain generator on a handler thread: with every handler thread waiting for a pooled
@@ -221,8 +218,7 @@ def request_session_provider(config: SQLAlchemySyncConfig, read_config: SQLAlche
     """
 
     async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[Session]:
-        autocommit = request.method in SAFE_METHODS or request.route_handler.opt.get(AUTOCOMMIT_OPT, False)
-        with (read_config if autocommit else config).get_session() as session:
+        with (read_config if request.method in SAFE_METHODS else config).get_session() as session:
             yield session
 
     return Provide(provide_db_session)

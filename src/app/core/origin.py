@@ -9,19 +9,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Request
-from litestar.di import Provide
 
 from app.core.request_context import current_request_id
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
-__all__ = ("RequestOrigin", "client_ip", "origin_provider")
+__all__ = ("IP_ADDRESS_MAX_LENGTH", "USER_AGENT_MAX_LENGTH", "RequestOrigin", "client_ip", "request_origin")
+
+# Both come from request headers, so what is kept of them is capped.
+USER_AGENT_MAX_LENGTH = 512
+IP_ADDRESS_MAX_LENGTH = 64
 
 
 class RequestOrigin(msgspec.Struct, frozen=True):
-    """The client address (see :func:`client_ip`), its ``User-Agent`` header if any, and the request id."""
+    """The client address (see :func:`client_ip`), its ``User-Agent`` header if any, and the request id; the first two
+    at most :data:`IP_ADDRESS_MAX_LENGTH` and :data:`USER_AGENT_MAX_LENGTH` characters."""
 
     ip_address: str
     user_agent: str | None = None
@@ -40,14 +43,11 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops
     return forwarded[-trusted_proxy_hops]
 
 
-def origin_provider(trusted_proxy_hops: int) -> Provide:
-    """The ``origin`` dependency: the request's :class:`RequestOrigin`."""
-
-    def provide_origin(request: Request[Any, Any, Any]) -> RequestOrigin:
-        return RequestOrigin(
-            ip_address=client_ip(request, trusted_proxy_hops),
-            user_agent=request.headers.get("user-agent"),
-            request_id=current_request_id(),
-        )
-
-    return Provide(provide_origin, sync_to_thread=False)
+def request_origin(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops: int) -> RequestOrigin:
+    """Where the request on ``connection`` came from."""
+    user_agent = connection.headers.get("user-agent")
+    return RequestOrigin(
+        ip_address=client_ip(connection, trusted_proxy_hops)[:IP_ADDRESS_MAX_LENGTH],
+        user_agent=None if user_agent is None else user_agent[:USER_AGENT_MAX_LENGTH],
+        request_id=current_request_id(),
+    )

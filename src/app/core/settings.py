@@ -134,6 +134,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     token_cleanup_interval_seconds: PositiveFloat = 3600.0
     token_cleanup_grace_hours: PositiveInt = 24
+    security_event_retention_days: PositiveInt = 365
     token_cleanup_batch_size: PositiveInt = 1000
 
     first_superuser_email: str | None = None

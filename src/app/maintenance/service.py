@@ -15,6 +15,7 @@ from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.audit.models import SecurityEvent
 from app.auth.models import LoginSession, OneTimeToken, RefreshToken
 from app.emails.models import EmailOutbox, EmailStatus
 from app.emails.service import OutboxService
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 CLEANUP_JOB = "token_cleanup"
 RELAY_JOB = "outbox_relay"
-TokenModel = type[RefreshToken] | type[LoginSession] | type[OneTimeToken] | type[EmailOutbox]
+TokenModel = type[RefreshToken] | type[LoginSession] | type[OneTimeToken] | type[EmailOutbox] | type[SecurityEvent]
 
 
 def record_run(session: Session, job: str, started_at: datetime, counts: dict[str, int]) -> None:
@@ -60,7 +61,8 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
       kept that long so replaying it still ends its session);
     - sessions that lapsed, or ended more than the grace period ago (their last tokens go with them);
     - one-time tokens that expired or were used;
-    - outbox rows sent more than the retention period ago (failed rows stay for ops to look at).
+    - outbox rows sent more than the retention period ago (failed rows stay for ops to look at);
+    - security events older than their retention period.
     """
 
     class Repo(SQLAlchemySyncRepository[MaintenanceRun]):
@@ -73,6 +75,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
         self.batch_size = settings.token_cleanup_batch_size
         self.grace = timedelta(hours=settings.token_cleanup_grace_hours)
         self.retention = timedelta(days=settings.email_outbox_retention_days)
+        self.event_retention = timedelta(days=settings.security_event_retention_days)
 
     def run(self, now: datetime | None = None) -> dict[str, int]:
         """Delete everything due at ``now`` (default: the current time); return the number of rows per table."""
@@ -96,6 +99,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
             "email_outbox": self._delete(
                 EmailOutbox, (EmailOutbox.status == EmailStatus.SENT) & (EmailOutbox.sent_at < now - self.retention)
             ),
+            "security_event": self._delete(SecurityEvent, SecurityEvent.occurred_at < now - self.event_retention),
         }
         record_run(self.repository.session, CLEANUP_JOB, started_at, deleted)
         return deleted

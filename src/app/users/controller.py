@@ -55,7 +55,7 @@ class UserController(Controller):
     @delete("/me", operation_id="deleteMe", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT)
     def delete_me(self, caller: NamedDependency[UserResponse], users_service: NamedDependency[UserService]) -> None:
         """Delete one's own account and every token issued to it."""
-        users_service.delete_account(caller.id)
+        users_service.delete_account(caller.id, caller=caller)
 
     # No thread: the profile was read with the account by authentication.
     @get("/me/profile", operation_id="getMyProfile", responses=errors(*AUTHENTICATED_ERRORS, 404), sync_to_thread=False)
@@ -102,9 +102,14 @@ class UserController(Controller):
         guards=[requires_superuser],
         status_code=HTTP_201_CREATED,
     )
-    def create_user(self, data: JSONBody[UserAdminCreate], users_service: NamedDependency[UserService]) -> UserResponse:
+    def create_user(
+        self,
+        data: JSONBody[UserAdminCreate],
+        caller: NamedDependency[UserResponse],
+        users_service: NamedDependency[UserService],
+    ) -> UserResponse:
         """Create an account with any flags (superusers only)."""
-        return to_user_response(users_service.create_by_admin(data))
+        return to_user_response(users_service.create_by_admin(data, actor_id=caller.id))
 
     @get(
         "/{user_id:str}",
@@ -139,6 +144,11 @@ class UserController(Controller):
         guards=[requires_superuser],
         status_code=HTTP_204_NO_CONTENT,
     )
-    def delete_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> None:
+    def delete_user(
+        self,
+        user_id: FromPath[UUID],
+        caller: NamedDependency[UserResponse],
+        users_service: NamedDependency[UserService],
+    ) -> None:
         """Delete any account (superusers only)."""
-        users_service.delete_account(user_id)
+        users_service.delete_account(user_id, caller=caller)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
+from app.audit.models import EventKind
+from app.audit.service import AuditLog
 from app.core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from app.emails.models import EmailKind
 from app.emails.service import OutboxService
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from app.core.caller import Caller
+    from app.core.origin import RequestOrigin
     from app.core.pagination import Page, PageRequest
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
@@ -78,13 +81,16 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         passwords: PasswordHashing,
         settings: Settings,
         security: Callable[[Session, OutboxService], AccountSecurity],
+        *,
         task_queue: TaskQueue | None = None,
+        origin: RequestOrigin | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, error_messages={"duplicate_key": EMAIL_TAKEN}, **kwargs)
         self.passwords = passwords
         self.outbox = OutboxService(session, settings, task_queue)
         self.security = security(session, self.outbox)
+        self.audit = AuditLog(session, origin)
 
     def commit(self) -> None:
         """Commit, then enqueue the emails this transaction wrote."""
@@ -141,10 +147,13 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         self.commit()
         return user
 
-    def create_by_admin(self, data: UserAdminCreate) -> User:
+    def create_by_admin(self, data: UserAdminCreate, *, actor_id: uuid.UUID | None = None) -> User:
+        """An account with any flags, made by superuser ``actor_id`` (none: from the command line)."""
         user = self._new_user(
             data, is_active=data.is_active, is_superuser=data.is_superuser, is_verified=data.is_verified
         )
+        flags = {"is_active": user.is_active, "is_superuser": user.is_superuser, "is_verified": user.is_verified}
+        self.audit.record(EventKind.ACCOUNT_CREATED, subject_id=user.id, actor_id=actor_id, detail=flags)
         self.commit()
         return user
 
@@ -190,10 +199,17 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
             self.security.address_changed(user)
             if not user.is_verified:
                 self.security.send_verification(user)
+            detail = {"previous_email": previous_email, "email": user.email}
+            self.audit.record(EventKind.EMAIL_CHANGED, subject_id=user.id, actor_id=caller.id, detail=detail)
         if password_changed:
             self.security.password_changed(user, previous_email)
+            self.audit.record(EventKind.PASSWORD_CHANGED, subject_id=user.id, actor_id=caller.id)
         if fields.get("is_active") is False:
             self.security.account_deactivated(user)
+        if fields and caller.id != user.id:
+            # Whatever else a superuser changed of another account (the values stay in the account itself).
+            changed = {"fields": sorted(fields)}
+            self.audit.record(EventKind.ACCOUNT_CHANGED, subject_id=user.id, actor_id=caller.id, detail=changed)
         self.commit()
         return user
 
@@ -216,7 +232,9 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         user.is_verified = False
         return True
 
-    def delete_account(self, user_id: uuid.UUID) -> None:
-        """Delete an account; its tokens go with it (ON DELETE CASCADE)."""
+    def delete_account(self, user_id: uuid.UUID, *, caller: Caller) -> None:
+        """Delete an account (``caller``'s own, or any by a superuser); its sessions and tokens go with it (ON DELETE
+        CASCADE), the record of its security events stays until their retention ends."""
         self.delete(user_id)
+        self.audit.record(EventKind.ACCOUNT_DELETED, subject_id=user_id, actor_id=caller.id)
         self.commit()
