@@ -48,6 +48,7 @@ TABLES_CHILD_FIRST = (
     "refresh_token",
     "login_session",
     "security_event",
+    "sign_in_throttle",
     "maintenance_run",
     "user_account",
 )

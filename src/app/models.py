@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.audit.models import SecurityEvent
-from app.auth.models import LoginSession, OneTimeToken, RefreshToken
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken, SignInThrottle
 from app.emails.models import EmailOutbox
 from app.maintenance.models import MaintenanceRun
 from app.posts.models import Post
@@ -18,5 +18,6 @@ __all__ = (
     "Profile",
     "RefreshToken",
     "SecurityEvent",
+    "SignInThrottle",
     "User",
 )

@@ -43,7 +43,7 @@ def test_sign_ins_are_recorded_with_where_they_came_from(client: TestClient[Lite
     assert (failed["kind"], succeeded["kind"]) == ("sign_in_failed", "sign_in_succeeded")
     assert failed["subject_id"] == actor.id
     assert failed["actor_id"] is None
-    assert failed["detail"] == {"reason": "wrong_password"}
+    assert failed["detail"] == {"reason": "wrong_password", "locked": False}
     assert (failed["user_agent"], failed["ip_address"]) == ("Guesser/1.0", "testclient")
     assert failed["request_id"] == refused.headers["x-request-id"]
     assert (succeeded["actor_id"], succeeded["session_id"]) == (actor.id, actor.session_id)
@@ -58,7 +58,7 @@ def test_a_sign_in_with_an_unknown_address_is_recorded_about_nobody(
     with Session(migrated) as session:
         anonymous = session.scalars(select(SecurityEvent).where(SecurityEvent.subject_id.is_(None))).all()
     assert [(event.kind, event.detail) for event in anonymous] == [
-        (EventKind.SIGN_IN_FAILED, {"reason": "unknown_or_inactive_account"})
+        (EventKind.SIGN_IN_FAILED, {"reason": "unknown_or_inactive_account", "locked": False})
     ]
 
 

@@ -72,7 +72,9 @@ def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, m
 
     # Closed at the end: a session left in its read transaction would block the next test's TRUNCATE.
     with Session(migrated) as session:
-        login = LoginService(session, CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1))
+        login = LoginService(
+            session, CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1), settings
+        )
         with pytest.raises(AuthenticationFailedError):
             login.login("ghost@example.com", "whatever-pass")
     assert CountingHashing.verifications == 1

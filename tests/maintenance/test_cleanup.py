@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import EventKind, SecurityEvent
-from app.auth.models import LoginSession, OneTimeToken, RefreshToken, TokenPurpose
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken, SignInThrottle, TokenPurpose
 from app.core.settings import Settings
 from app.core.task_queue import CLEANUP_TOKENS_TASK, MAINTENANCE_QUEUE
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
@@ -77,10 +77,15 @@ def _event(name: str, occurred: datetime) -> SecurityEvent:
     return SecurityEvent(occurred_at=occurred, kind=EventKind.SIGN_IN_FAILED, request_id=name, detail={})
 
 
+def _throttle(name: str, last_failure: datetime) -> SignInThrottle:
+    return SignInThrottle(key=name, failures=3, last_failure_at=last_failure)
+
+
 def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
     grace = timedelta(hours=settings.token_cleanup_grace_hours)
     retention = timedelta(days=settings.email_outbox_retention_days)
     event_retention = timedelta(days=settings.security_event_retention_days)
+    lockout = timedelta(seconds=settings.sign_in_lockout_seconds)
     return [
         _refresh(owner, "rt-expired", expires=NOW - SECOND),
         _refresh(owner, "rt-expires-at-now", expires=NOW),
@@ -103,6 +108,8 @@ def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
         _email("pending-long-ago", EmailStatus.PENDING, None),
         _event("se-before-retention", NOW - event_retention - SECOND),
         _event("se-within-retention", NOW - event_retention + SECOND),
+        _throttle("st-forgotten", NOW - lockout - SECOND),
+        _throttle("st-recent", NOW - lockout + SECOND),
     ]
 
 
@@ -113,8 +120,9 @@ def _survivors(engine: Engine) -> set[str]:
         emails = session.scalars(select(EmailOutbox.recipient)).all()
         sessions = session.scalars(select(LoginSession.user_agent)).all()
         events = session.scalars(select(SecurityEvent.request_id)).all()
+        throttles = session.scalars(select(SignInThrottle.key)).all()
     names = {name.rstrip("-") for name in [*tokens, *one_time]} | {email.split("@")[0] for email in emails}
-    return names | {name for name in [*sessions, *events] if name}
+    return names | {name for name in [*sessions, *events, *throttles] if name}
 
 
 EXPECTED_SURVIVORS = {
@@ -129,6 +137,7 @@ EXPECTED_SURVIVORS = {
     "failed-long-ago",
     "pending-long-ago",
     "se-within-retention",
+    "st-recent",
 }
 
 
@@ -146,6 +155,7 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
         "one_time_token": 2,
         "email_outbox": 1,
         "security_event": 1,
+        "sign_in_throttle": 1,
     }
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
@@ -198,4 +208,5 @@ def test_the_beat_task_runs_on_a_worker_and_records_its_run(migrated: Engine, ow
         "one_time_token": 0,
         "email_outbox": 0,
         "security_event": 0,
+        "sign_in_throttle": 0,
     }

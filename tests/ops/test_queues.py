@@ -98,6 +98,7 @@ def test_the_last_token_cleanup_is_reported(
         "one_time_token": 0,
         "email_outbox": 0,
         "security_event": 0,
+        "sign_in_throttle": 0,
     }
     assert cleanup["started_at"] <= cleanup["finished_at"]
 
@@ -123,6 +124,7 @@ def test_each_job_reports_its_last_run_and_goes_stale_after_three_intervals(
         "one_time_token": 0,
         "email_outbox": 0,
         "security_event": 0,
+        "sign_in_throttle": 0,
     }
     for job, interval in {"outbox_relay": 30.0, "token_cleanup": 3600.0}.items():
         assert jobs[job]["interval_seconds"] == interval

@@ -55,7 +55,10 @@ class UserEventsController(Controller):
     dependencies = _AUDIT_LOG
 
     # The guard is the route's, not the controller's: Litestar's automatic OPTIONS route is public.
-    @get("/", operation_id="listUserEvents", responses=errors(*RESTRICTED_ERRORS, 422), guards=[requires_superuser])
+    # 404: a path whose id is no UUID matches no route.
+    @get(
+        "/", operation_id="listUserEvents", responses=errors(*RESTRICTED_ERRORS, 404, 422), guards=[requires_superuser]
+    )
     def list_events(
         self,
         user_id: FromPath[UUID],

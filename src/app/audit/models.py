@@ -22,6 +22,7 @@ class EventKind(StrEnum):
 
     SIGN_IN_SUCCEEDED = "sign_in_succeeded"
     SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_IN_LOCKED = "sign_in_locked"
     REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105  (an event, not a secret)
     LOGGED_OUT = "logged_out"
     SESSION_ENDED = "session_ended"

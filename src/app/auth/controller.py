@@ -26,13 +26,12 @@ from app.auth.schemas import (
 )
 from app.auth.service import AuthService
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, PUBLIC, errors, with_request_body
-from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
-from app.core.rate_limit import RateLimiter, rate_limited
+from app.core.rate_limit import rate_limited
 from app.core.routes import post
 from app.core.security import minimum_duration
 from app.core.settings import Settings
 from app.users.schemas import UserRegistration, UserResponse
-from app.users.service import UserService, normalise_email, to_user_response
+from app.users.service import UserService, to_user_response
 
 __all__ = ("AuthController",)
 
@@ -104,10 +103,8 @@ class AuthController(Controller):
         login_service: NamedDependency[LoginService],
     ) -> TokenPair:
         """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair in a new
-        session."""
+        session. Repeated failures for one address slow it down, then lock it for a while (429, `Retry-After`)."""
         credentials = parse_login_form(body, request.content_type[0])
-        limiter: RateLimiter = request.app.state[RATE_LIMITER_KEY]
-        limiter.hit("login_account", normalise_email(credentials.username))
         return login_service.login(credentials.username, credentials.password)
 
     @post(

@@ -42,13 +42,13 @@ def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: ti
 
 
 def login_service_provider(
-    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, trusted_proxy_hops: int
+    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, settings: Settings
 ) -> Provide:
     """The request's ``LoginService``; like every service provider, its one dependency is the session."""
 
     def provide_login_service(db_session: NamedDependency[Session], request: Request[Any, Any, Any]) -> LoginService:
-        origin = request_origin(request, trusted_proxy_hops)
-        return LoginService(db_session, passwords, access_tokens, refresh_lifetime, origin)
+        origin = request_origin(request, settings.trusted_proxy_hops)
+        return LoginService(db_session, passwords, access_tokens, refresh_lifetime, settings, origin=origin)
 
     return Provide(provide_login_service, sync_to_thread=False)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.audit.models import EventKind
 from app.audit.service import AuditLog
+from app.auth.lockout import SignInLockout, SignInThrottledError
 from app.auth.sessions import SessionService
 from app.core.errors import AuthenticationFailedError
 from app.users.repository import UserRepository
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from app.auth.schemas import TokenPair
     from app.core.origin import RequestOrigin
     from app.core.security import PasswordHashing
+    from app.core.settings import Settings
+    from app.users.repository import SignInRecord
 
 __all__ = ("INVALID_CREDENTIALS", "LoginService")
 
@@ -43,7 +46,7 @@ class _SignInRefusedError(Exception):
 class LoginService:
     """Checks a sign-in and opens a session; built per request on the request's session, for a client at ``origin``."""
 
-    __slots__ = ("access_tokens", "audit", "origin", "passwords", "refresh_lifetime", "sessions", "users")
+    __slots__ = ("access_tokens", "audit", "lockout", "origin", "passwords", "refresh_lifetime", "sessions", "users")
 
     def __init__(
         self,
@@ -51,11 +54,14 @@ class LoginService:
         passwords: PasswordHashing,
         access_tokens: AccessTokenIssuer,
         refresh_lifetime: timedelta,
+        settings: Settings,
+        *,
         origin: RequestOrigin | None = None,
     ) -> None:
         self.users = UserRepository(session=session)
         self.sessions = SessionService(session=session)
         self.audit = AuditLog(session, origin)
+        self.lockout = SignInLockout(session, settings)
         self.origin = origin
         self.passwords = passwords
         self.access_tokens = access_tokens
@@ -65,29 +71,44 @@ class LoginService:
         """Open a session for the account with these credentials.
 
         Raises:
-            AuthenticationFailedError: with one message for every kind of refusal (recorded, and committed).
+            SignInThrottledError: the address failed too often lately (per-account lockout); no password is checked.
+            AuthenticationFailedError: with one message for every kind of refusal.
+
+        Each refusal is recorded, and committed, with the failure it counts toward the lockout.
         """
+        address = normalise_email(email)
+        account = self.users.read_sign_in(address)
         try:
-            user_id = self._check_credentials(email, password)
+            had_failures = self.lockout.check(address)
+        except SignInThrottledError as throttled:
+            subject_id = None if account is None else account.id
+            self.audit.record(EventKind.SIGN_IN_LOCKED, subject_id=subject_id, actor_id=None, detail=throttled.why)
+            self.users.session.commit()
+            raise
+        # No transaction stays open while argon2 runs.
+        self.users.session.commit()
+        try:
+            user_id = self._check_password(account, password)
         except _SignInRefusedError as refused:
-            self.audit.record(EventKind.SIGN_IN_FAILED, subject_id=refused.user_id, actor_id=None, detail=refused.why)
+            detail = refused.why | {"locked": self.lockout.failed(address)}
+            self.audit.record(EventKind.SIGN_IN_FAILED, subject_id=refused.user_id, actor_id=None, detail=detail)
             self.users.session.commit()
             raise AuthenticationFailedError(INVALID_CREDENTIALS) from None
+        if had_failures:
+            self.lockout.succeeded(address)
         opened = self.sessions.open(user_id, self.refresh_lifetime, self.origin)
         self.audit.record(EventKind.SIGN_IN_SUCCEEDED, subject_id=user_id, actor_id=user_id, session_id=opened.id)
         self.users.session.commit()
         return self.access_tokens.pair(user_id, opened.id, opened.refresh_token)
 
-    def _check_credentials(self, email: str, password: str) -> uuid.UUID:
-        """The id of the active account with these credentials; every refusal costs one check.
+    def _check_password(self, account: SignInRecord | None, password: str) -> uuid.UUID:
+        """The id of ``account`` if ``password`` is its own; every refusal costs one check.
 
         A hash made with older argon2 parameters is replaced by one made with the current parameters.
 
         Raises:
-            _SignInRefusedError: unknown email (or inactive account), or wrong password.
+            _SignInRefusedError: no (active) account has the address, or the password is wrong.
         """
-        account = self.users.read_sign_in(normalise_email(email))
-        self.users.session.commit()
         if account is None:
             self.passwords.burn_verify(password)
             raise _SignInRefusedError(None, "unknown_or_inactive_account")

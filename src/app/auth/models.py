@@ -9,12 +9,12 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.origin import IP_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 
-__all__ = ("LoginSession", "OneTimeToken", "RefreshToken", "TokenPurpose")
+__all__ = ("LoginSession", "OneTimeToken", "RefreshToken", "SignInThrottle", "TokenPurpose")
 
 
 class LoginSession(UUIDv7Base):
@@ -72,3 +72,16 @@ class OneTimeToken(UUIDv7Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class SignInThrottle(UUIDv7Base):
+    """The consecutive failed sign-ins of one address (``key``: the SHA-256 of the normalised email, whether or not an
+    account has it), and until when it is locked (``app.auth.lockout``)."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

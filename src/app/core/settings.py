@@ -105,7 +105,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
 
     rate_limits_enabled: bool = True
     rate_limit_login_ip: str = "20/minute"
-    rate_limit_login_account: str = "10/minute"
     rate_limit_register_ip: str = "20/hour"
     rate_limit_refresh_ip: str = "60/minute"
     rate_limit_forgot_password_ip: str = "5/hour"  # noqa: S105  (a rate, not a password)
@@ -131,6 +130,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     verify_email_token_expire_hours: PositiveInt = 48
     reset_password_token_expire_minutes: PositiveInt = 60
     forgot_password_min_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.3
+
+    # Per-account lockout (app/auth/lockout.py): after this many failed sign-ins in a row each attempt waits, from
+    # the delay up, doubling; at the lockout count the address is locked for the lockout period.
+    sign_in_delay_after_failures: PositiveInt = 3
+    sign_in_delay_seconds: PositiveFloat = 1.0
+    sign_in_lockout_failures: PositiveInt = 10
+    sign_in_lockout_seconds: PositiveInt = 900
 
     token_cleanup_interval_seconds: PositiveFloat = 3600.0
     token_cleanup_grace_hours: PositiveInt = 24

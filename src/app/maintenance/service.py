@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit.models import SecurityEvent
-from app.auth.models import LoginSession, OneTimeToken, RefreshToken
+from app.auth.models import LoginSession, OneTimeToken, RefreshToken, SignInThrottle
 from app.emails.models import EmailOutbox, EmailStatus
 from app.emails.service import OutboxService
 from app.maintenance.models import MaintenanceRun
@@ -36,7 +36,14 @@ logger = logging.getLogger(__name__)
 
 CLEANUP_JOB = "token_cleanup"
 RELAY_JOB = "outbox_relay"
-TokenModel = type[RefreshToken] | type[LoginSession] | type[OneTimeToken] | type[EmailOutbox] | type[SecurityEvent]
+TokenModel = (
+    type[RefreshToken]
+    | type[LoginSession]
+    | type[OneTimeToken]
+    | type[EmailOutbox]
+    | type[SecurityEvent]
+    | type[SignInThrottle]
+)
 
 
 def record_run(session: Session, job: str, started_at: datetime, counts: dict[str, int]) -> None:
@@ -62,7 +69,8 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
     - sessions that lapsed, or ended more than the grace period ago (their last tokens go with them);
     - one-time tokens that expired or were used;
     - outbox rows sent more than the retention period ago (failed rows stay for ops to look at);
-    - security events older than their retention period.
+    - security events older than their retention period;
+    - failed sign-ins of addresses whose last failure is older than the lockout period (forgotten, and unlocked).
     """
 
     class Repo(SQLAlchemySyncRepository[MaintenanceRun]):
@@ -76,6 +84,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
         self.grace = timedelta(hours=settings.token_cleanup_grace_hours)
         self.retention = timedelta(days=settings.email_outbox_retention_days)
         self.event_retention = timedelta(days=settings.security_event_retention_days)
+        self.lockout = timedelta(seconds=settings.sign_in_lockout_seconds)
 
     def run(self, now: datetime | None = None) -> dict[str, int]:
         """Delete everything due at ``now`` (default: the current time); return the number of rows per table."""
@@ -100,6 +109,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
                 EmailOutbox, (EmailOutbox.status == EmailStatus.SENT) & (EmailOutbox.sent_at < now - self.retention)
             ),
             "security_event": self._delete(SecurityEvent, SecurityEvent.occurred_at < now - self.event_retention),
+            "sign_in_throttle": self._delete(SignInThrottle, SignInThrottle.last_failure_at < now - self.lockout),
         }
         record_run(self.repository.session, CLEANUP_JOB, started_at, deleted)
         return deleted
