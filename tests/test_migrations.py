@@ -130,3 +130,39 @@ def test_refresh_token_families_become_sessions_and_back(empty_database: str) ->
         assert "login_session" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+BEFORE_ONE_SPELLING = "3a1a2544a348"
+
+
+def test_stored_addresses_get_their_one_spelling_unless_another_account_has_it(empty_database: str) -> None:
+    settings = make_settings(empty_database)
+    engine = build_engine(settings)
+    commands = AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine))
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    when = DateTimeUTC(timezone=True)
+    users = table("user_account", column("id", GUID()), column("email", String), column("hashed_password", String),
+                  column("is_active", Boolean), column("is_superuser", Boolean), column("is_verified", Boolean),
+                  column("created_at", when), column("updated_at", when))  # fmt: skip
+    typed = [
+        "\uff21\uff24\uff21@example.com",
+        "grace@Bücher.example",
+        "bob@example.com",
+        "\uff42ob@example.com",
+        "plain@example.com",
+    ]
+    try:
+        commands.upgrade(BEFORE_ONE_SPELLING)
+        with engine.begin() as connection:
+            connection.execute(users.insert(), [
+                {"id": uuid.uuid4(), "email": email, "hashed_password": "x", "is_active": True, "is_superuser": False,
+                 "is_verified": True, "created_at": start, "updated_at": start}
+                for email in typed
+            ])  # fmt: skip
+        commands.upgrade("head")
+        with engine.connect() as connection:
+            stored = set(connection.execute(select(users.c.email)).scalars())
+        # The full-width bob would be bob: both stay as they were, for an operator to settle.
+        assert stored == {"ada@example.com", "grace@xn--bcher-kva.example", *typed[2:]}
+    finally:
+        engine.dispose()

@@ -17,7 +17,7 @@ Email = Annotated[
         min_length=3,
         max_length=320,
         pattern=r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$",
-        description="an email address; stored trimmed and lower-cased",
+        description="an email address; stored in one spelling: NFKC, trimmed, lower-cased, IDNA ASCII domain",
         examples=["ada@example.com"],
     ),
 ]

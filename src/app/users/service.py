@@ -6,8 +6,10 @@ auth domain's, reached through the :class:`AccountSecurity` it implements: this 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any, Protocol
 
+import idna
 import msgspec
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
@@ -42,7 +44,18 @@ PRIVILEGED_FIELDS = frozenset({"is_active", "is_superuser", "is_verified"})
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one spelling of an address that uniqueness and sign-in compare: NFKC (full-width and other compatibility
+    forms are the same characters), trimmed and lower-cased, its domain in IDNA's ASCII form (``bücher.example`` and
+    ``xn--bcher-kva.example`` are one domain). A domain IDNA refuses is kept as typed: no mail reaches it anyway."""
+    address = unicodedata.normalize("NFKC", email).strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return address
+    return f"{local}@{domain}"
 
 
 def to_user_response(user: User) -> UserResponse:
