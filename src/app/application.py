@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
                 settings.trusted_proxy_hops,
             ),
             "auth_service": auth_service_provider(access_tokens, refresh_lifetime, settings),
-            "login_service": login_service_provider(passwords, access_tokens, refresh_lifetime, settings),
+            "login_service": login_service_provider(passwords, access_tokens, refresh_lifetime, settings, task_queue),
             "posts_service": posts_service_provider(settings.posts_count_estimate_threshold),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },

@@ -28,6 +28,8 @@ PAYLOADS = {
     EmailKind.VERIFY_EMAIL: {"name": "Ada <Lovelace>", "token": "tok/en+1", "expires_in": "48 hours"},
     EmailKind.RESET_PASSWORD: {"name": "Ada <Lovelace>", "token": "tok/en+1", "expires_in": "1 hour"},
     EmailKind.PASSWORD_CHANGED: {"name": "Ada <Lovelace>"},
+    EmailKind.NEW_SIGN_IN: {"name": "Ada <Lovelace>", "ip_address": "198.18.0.7", "user_agent": "Phone <1.0>"},
+    EmailKind.SESSION_ENDED: {"name": "Ada <Lovelace>", "ip_address": None, "user_agent": "Phone <1.0>"},
 }
 
 

@@ -96,3 +96,16 @@ def test_resend_verification_mails_a_fresh_link(
     assert token_in(first) != token_in(second)
     assert client.post(f"{API}/auth/verify-email", json={"token": token_in(second)}).status_code == 200
     assert client.post(f"{API}/auth/verify-email/resend", headers=actor.headers).status_code == 409
+
+
+def test_a_sign_in_from_an_unfamiliar_device_is_mailed(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user(first_name="Ada")
+    phone = {"User-Agent": "InkwellPhone/2.1"}
+    assert (
+        client.post(LOGIN, data={"username": actor.email, "password": actor.password}, headers=phone).status_code == 200
+    )
+    notice = smtp_server.wait_for_email(actor.email, "new sign-in")
+    assert "Hello Ada" in text_of(notice)
+    assert "InkwellPhone/2.1" in text_of(notice)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.filters import OrderBy
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import insert
+from sqlalchemy import and_, case, func, insert, select
 
 from app.audit.models import EventKind, SecurityEvent
 from app.audit.schemas import SecurityEventResponse
@@ -86,6 +86,25 @@ class AuditLog(SQLAlchemySyncRepositoryService[SecurityEvent]):
                 detail=detail or {},
             )
         )
+
+    def is_unfamiliar_sign_in(self, subject_id: uuid.UUID) -> bool:
+        """Whether this origin is new for the account: it signed in before, but never from this address with this
+        user agent. (A first sign-in is not unfamiliar: there is nothing yet to compare it with.)"""
+        origin = self.origin
+        if origin is None:
+            return False
+        from_here = and_(
+            SecurityEvent.ip_address == origin.ip_address,
+            SecurityEvent.user_agent == origin.user_agent
+            if origin.user_agent is not None
+            else SecurityEvent.user_agent.is_(None),
+        )
+        earlier, familiar = self.repository.rows(
+            select(func.count(), func.count(case((from_here, 1)))).where(
+                SecurityEvent.subject_id == subject_id, SecurityEvent.kind == EventKind.SIGN_IN_SUCCEEDED
+            )
+        ).one()
+        return bool(earlier) and not familiar
 
     def read_page(self, subject_id: uuid.UUID, page: PageRequest) -> Page[SecurityEventResponse]:
         """A page of the events about account ``subject_id``, newest first."""

@@ -19,6 +19,7 @@ from app.auth.service import AuthService
 from app.core.origin import request_origin
 from app.core.security import PasswordHashing
 from app.core.settings import Settings
+from app.core.task_queue import TaskQueue
 from app.users.schemas import UserResponse
 from app.users.service import UserService
 
@@ -42,13 +43,19 @@ def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: ti
 
 
 def login_service_provider(
-    passwords: PasswordHashing, access_tokens: AccessTokenIssuer, refresh_lifetime: timedelta, settings: Settings
+    passwords: PasswordHashing,
+    access_tokens: AccessTokenIssuer,
+    refresh_lifetime: timedelta,
+    settings: Settings,
+    task_queue: TaskQueue,
 ) -> Provide:
     """The request's ``LoginService``; like every service provider, its one dependency is the session."""
 
     def provide_login_service(db_session: NamedDependency[Session], request: Request[Any, Any, Any]) -> LoginService:
         origin = request_origin(request, settings.trusted_proxy_hops)
-        return LoginService(db_session, passwords, access_tokens, refresh_lifetime, settings, origin=origin)
+        return LoginService(
+            db_session, passwords, access_tokens, refresh_lifetime, settings, origin=origin, task_queue=task_queue
+        )
 
     return Provide(provide_login_service, sync_to_thread=False)
 

@@ -1,4 +1,5 @@
-"""Login: an email and a password in, a token pair out, in a new session; every attempt is a security event.
+"""Login: an email and a password in, a token pair out, in a new session; every attempt is a security event, and a
+sign-in from a device and address the account never signed in from is mailed to it.
 
 The session, its first refresh token and the event are written in one transaction. The credentials are read in a
 transaction of their own, ended before the password check, so none is held open while argon2 runs.
@@ -13,6 +14,8 @@ from app.audit.service import AuditLog
 from app.auth.lockout import SignInLockout, SignInThrottledError
 from app.auth.sessions import SessionService
 from app.core.errors import AuthenticationFailedError
+from app.emails.models import EmailKind
+from app.emails.service import OutboxService
 from app.users.repository import UserRepository
 from app.users.service import normalise_email
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from app.core.origin import RequestOrigin
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
+    from app.core.task_queue import TaskQueue
     from app.users.repository import SignInRecord
 
 __all__ = ("INVALID_CREDENTIALS", "LoginService")
@@ -46,7 +50,17 @@ class _SignInRefusedError(Exception):
 class LoginService:
     """Checks a sign-in and opens a session; built per request on the request's session, for a client at ``origin``."""
 
-    __slots__ = ("access_tokens", "audit", "lockout", "origin", "passwords", "refresh_lifetime", "sessions", "users")
+    __slots__ = (
+        "access_tokens",
+        "audit",
+        "lockout",
+        "origin",
+        "outbox",
+        "passwords",
+        "refresh_lifetime",
+        "sessions",
+        "users",
+    )
 
     def __init__(
         self,
@@ -57,11 +71,13 @@ class LoginService:
         settings: Settings,
         *,
         origin: RequestOrigin | None = None,
+        task_queue: TaskQueue | None = None,
     ) -> None:
         self.users = UserRepository(session=session)
         self.sessions = SessionService(session=session)
         self.audit = AuditLog(session, origin)
         self.lockout = SignInLockout(session, settings)
+        self.outbox = OutboxService(session, settings, task_queue)
         self.origin = origin
         self.passwords = passwords
         self.access_tokens = access_tokens
@@ -97,9 +113,20 @@ class LoginService:
         if had_failures:
             self.lockout.succeeded(address)
         opened = self.sessions.open(user_id, self.refresh_lifetime, self.origin)
+        if account is not None and self.audit.is_unfamiliar_sign_in(user_id):
+            self._notify_unfamiliar_sign_in(account)
         self.audit.record(EventKind.SIGN_IN_SUCCEEDED, subject_id=user_id, actor_id=user_id, session_id=opened.id)
         self.users.session.commit()
+        self.outbox.dispatch_added()
         return self.access_tokens.pair(user_id, opened.id, opened.refresh_token)
+
+    def _notify_unfamiliar_sign_in(self, account: SignInRecord) -> None:
+        where = {
+            "ip_address": None if self.origin is None else self.origin.ip_address,
+            "user_agent": None if self.origin is None else self.origin.user_agent,
+        }
+        payload = {"name": account.full_name, **where}
+        self.outbox.add(EmailKind.NEW_SIGN_IN, account.email, user_id=account.id, payload=payload)
 
     def _check_password(self, account: SignInRecord | None, password: str) -> uuid.UUID:
         """The id of ``account`` if ``password`` is its own; every refusal costs one check.

@@ -11,6 +11,7 @@ from app.auth.one_time_tokens import INVALID_ONE_TIME_TOKEN
 from app.auth.schemas import SessionResponse
 from app.auth.sessions import INVALID_REFRESH_TOKEN, ReplayedRefreshTokenError
 from app.core.errors import AuthenticationFailedError, BadRequestError, ConflictError, NotFoundError
+from app.emails.models import EmailKind
 from app.users.service import USER_NOT_FOUND, normalise_email
 
 if TYPE_CHECKING:
@@ -95,14 +96,21 @@ class AuthService:
 
     def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID, *, actor_id: uuid.UUID) -> None:
         """End one of the account's live sessions, as ``actor_id`` (its owner or a superuser); its access and refresh
-        tokens stop working at once.
+        tokens stop working at once. When a superuser ends it, the owner is mailed a notice.
 
         Raises:
             NotFoundError: the account has no such live session.
         """
-        if not self.security.sessions.end(user_id, session_id):
+        ended = self.security.sessions.get_one_or_none(id=session_id, user_id=user_id)
+        if ended is None or not self.security.sessions.end(user_id, session_id):
             raise NotFoundError(SESSION_NOT_FOUND)
         self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=actor_id, session_id=session_id)
+        owner = None if actor_id == user_id else self.users.get_one_or_none(id=user_id)
+        if owner is not None:
+            # Someone else ended it: its owner hears of it, and of which device.
+            where = {"ip_address": ended.ip_address, "user_agent": ended.user_agent}
+            payload = {"name": owner.full_name, **where}
+            self.users.outbox.add(EmailKind.SESSION_ENDED, owner.email, user_id=user_id, payload=payload)
         self.users.commit()
 
     def end_other_sessions(self, user_id: uuid.UUID, current_session_id: uuid.UUID) -> None:

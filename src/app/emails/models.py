@@ -22,6 +22,8 @@ class EmailKind(StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105  (a template name)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  (a template name)
+    NEW_SIGN_IN = "new_sign_in"
+    SESSION_ENDED = "session_ended"
 
 
 class EmailStatus(StrEnum):

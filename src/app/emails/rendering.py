@@ -24,6 +24,8 @@ SUBJECTS = {
     EmailKind.VERIFY_EMAIL: "Verify your email address for {project}",
     EmailKind.RESET_PASSWORD: "Reset your {project} password",
     EmailKind.PASSWORD_CHANGED: "Your {project} password was changed",
+    EmailKind.NEW_SIGN_IN: "New sign-in to your {project} account",
+    EmailKind.SESSION_ENDED: "A session of your {project} account was ended",
 }
 # The page of the frontend each email links to; the token travels in the query string.
 LINK_PATHS = {EmailKind.VERIFY_EMAIL: "/verify-email", EmailKind.RESET_PASSWORD: "/reset-password"}

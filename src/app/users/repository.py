@@ -49,19 +49,23 @@ _ACCOUNT_BY_ID = _ACCOUNT.where(User.id == bindparam("user_id"))
 ACTIVE_ACCOUNT_BY_ID: Select[Any] = _ACCOUNT_BY_ID.where(ACTIVE)
 """The active account ``user_id``, as :meth:`UserRepository.read_account_by` reads it; a domain that narrows it with a
 criterion of its own (a session that must be live) builds that statement once, from this one."""
-_SIGN_IN_BY_EMAIL = select(User.id, User.hashed_password).where(User.email == bindparam("email"), ACTIVE)
+_SIGN_IN_BY_EMAIL = select(User.id, User.hashed_password, User.email, User.first_name, User.last_name).where(
+    User.email == bindparam("email"), ACTIVE
+)
 _NEWEST_FIRST = OrderBy(field_name="created_at", sort_order="desc")
 SEARCHED_FIELDS = {"email", "first_name", "last_name"}
 
 
 class SignInRecord:
-    """What checking a sign-in needs of an active account: its id and password hash."""
+    """What a sign-in needs of an active account: its id and password hash, and its address and name for a notice."""
 
-    __slots__ = ("hashed_password", "id")
+    __slots__ = ("email", "full_name", "hashed_password", "id")
 
-    def __init__(self, user_id: uuid.UUID, hashed_password: str) -> None:
+    def __init__(self, user_id: uuid.UUID, hashed_password: str, email: str, full_name: str) -> None:
         self.id = user_id
         self.hashed_password = hashed_password
+        self.email = email
+        self.full_name = full_name
 
 
 def _account(row: Row[Any]) -> UserResponse:
@@ -118,7 +122,9 @@ class UserRepository(Repository[User]):
     def read_sign_in(self, email: str) -> SignInRecord | None:
         """The id and password hash of the active account with this (normalised) address."""
         row = self.rows(_SIGN_IN_BY_EMAIL, {"email": email}).one_or_none()
-        return None if row is None else SignInRecord(row.id, row.hashed_password)
+        if row is None:
+            return None
+        return SignInRecord(row.id, row.hashed_password, row.email, full_name(row.first_name, row.last_name, row.email))
 
     def replace_password_hash(self, user_id: uuid.UUID, hashed_password: str) -> None:
         # updated_at comes from the column's onupdate, as it does for the ORM.
