@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from advanced_alchemy.filters import OrderBy
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import and_, case, func, insert, select
@@ -33,18 +34,7 @@ _NEWEST_FIRST = (OrderBy(field_name="occurred_at", sort_order="desc"), OrderBy(f
 
 
 def _response(event: SecurityEvent) -> SecurityEventResponse:
-    return SecurityEventResponse(
-        id=event.id,
-        occurred_at=event.occurred_at,
-        kind=event.kind,
-        subject_id=event.subject_id,
-        actor_id=event.actor_id,
-        session_id=event.session_id,
-        ip_address=event.ip_address,
-        user_agent=event.user_agent,
-        request_id=event.request_id,
-        detail=event.detail,
-    )
+    return msgspec.convert(event, SecurityEventResponse, from_attributes=True)
 
 
 class AuditLog(SQLAlchemySyncRepositoryService[SecurityEvent]):
@@ -95,9 +85,7 @@ class AuditLog(SQLAlchemySyncRepositoryService[SecurityEvent]):
             return False
         from_here = and_(
             SecurityEvent.ip_address == origin.ip_address,
-            SecurityEvent.user_agent == origin.user_agent
-            if origin.user_agent is not None
-            else SecurityEvent.user_agent.is_(None),
+            SecurityEvent.user_agent.is_not_distinct_from(origin.user_agent),
         )
         earlier, familiar = self.repository.rows(
             select(func.count(), func.count(case((from_here, 1)))).where(

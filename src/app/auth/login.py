@@ -104,7 +104,7 @@ class LoginService:
         # No transaction stays open while argon2 runs.
         self.users.session.commit()
         try:
-            user_id = self._check_password(account, password)
+            signed_in = self._check_password(account, password)
         except _SignInRefusedError as refused:
             detail = refused.why | {"locked": self.lockout.failed(address)}
             self.audit.record(EventKind.SIGN_IN_FAILED, subject_id=refused.user_id, actor_id=None, detail=detail)
@@ -112,9 +112,10 @@ class LoginService:
             raise AuthenticationFailedError(INVALID_CREDENTIALS) from None
         if had_failures:
             self.lockout.succeeded(address)
+        user_id = signed_in.id
         opened = self.sessions.open(user_id, self.refresh_lifetime, self.origin)
-        if account is not None and self.audit.is_unfamiliar_sign_in(user_id):
-            self._notify_unfamiliar_sign_in(account)
+        if self.audit.is_unfamiliar_sign_in(user_id):
+            self._notify_unfamiliar_sign_in(signed_in)
         self.audit.record(EventKind.SIGN_IN_SUCCEEDED, subject_id=user_id, actor_id=user_id, session_id=opened.id)
         self.users.session.commit()
         self.outbox.dispatch_added()
@@ -128,8 +129,8 @@ class LoginService:
         payload = {"name": account.full_name, **where}
         self.outbox.add(EmailKind.NEW_SIGN_IN, account.email, user_id=account.id, payload=payload)
 
-    def _check_password(self, account: SignInRecord | None, password: str) -> uuid.UUID:
-        """The id of ``account`` if ``password`` is its own; every refusal costs one check.
+    def _check_password(self, account: SignInRecord | None, password: str) -> SignInRecord:
+        """``account``, if ``password`` is its own; every refusal costs one check.
 
         A hash made with older argon2 parameters is replaced by one made with the current parameters.
 
@@ -143,4 +144,4 @@ class LoginService:
             raise _SignInRefusedError(account.id, "wrong_password")
         if self.passwords.needs_rehash(account.hashed_password):
             self.users.replace_password_hash(account.id, self.passwords.hash(password))
-        return account.id
+        return account

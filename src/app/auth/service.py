@@ -101,8 +101,8 @@ class AuthService:
         Raises:
             NotFoundError: the account has no such live session.
         """
-        ended = self.security.sessions.get_one_or_none(id=session_id, user_id=user_id)
-        if ended is None or not self.security.sessions.end(user_id, session_id):
+        ended = self.security.sessions.end(user_id, session_id)
+        if ended is None:
             raise NotFoundError(SESSION_NOT_FOUND)
         self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=actor_id, session_id=session_id)
         owner = None if actor_id == user_id else self.users.get_one_or_none(id=user_id)

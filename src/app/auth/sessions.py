@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = (
     "INVALID_REFRESH_TOKEN",
     "LIVE_SESSION_OF_ACCOUNT",
+    "EndedSession",
     "OpenedSession",
     "ReplayedRefreshTokenError",
     "RotatedToken",
@@ -56,6 +57,14 @@ class SessionRef(NamedTuple):
 
     user_id: uuid.UUID
     session_id: uuid.UUID
+
+
+class EndedSession(NamedTuple):
+    """A session just ended, and the client it was."""
+
+    id: uuid.UUID
+    ip_address: str | None
+    user_agent: str | None
 
 
 class ReplayedRefreshTokenError(AuthenticationFailedError):
@@ -189,31 +198,36 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
             return None
         return found
 
-    def end(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
-        """End the account's live session ``session_id``; False if it has no such live session."""
+    def end(self, user_id: uuid.UUID, session_id: uuid.UUID) -> EndedSession | None:
+        """End the account's live session ``session_id`` and say which client it was; None if the account has no
+        such live session."""
         now = datetime.now(UTC)
-        return bool(self._end(LoginSession.id == session_id, LoginSession.user_id == user_id, *_live(now), now=now))
+        ended = self._end(LoginSession.id == session_id, LoginSession.user_id == user_id, *_live(now), now=now)
+        return ended[0] if ended else None
 
     def end_all(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> list[uuid.UUID]:
         """End every session of the account but ``keep``; the ids of those that were live."""
         criteria = [LoginSession.user_id == user_id]
         if keep is not None:
             criteria.append(LoginSession.id != keep)
-        return self._end(*criteria, now=datetime.now(UTC))
+        return [ended.id for ended in self._end(*criteria, now=datetime.now(UTC))]
 
-    def _end(self, *criteria: ColumnElement[bool], now: datetime) -> list[uuid.UUID]:
-        ended: list[uuid.UUID] = list(
-            self.repository.rows(
+    def _end(self, *criteria: ColumnElement[bool], now: datetime) -> list[EndedSession]:
+        ended = [
+            EndedSession(row.id, row.ip_address, row.user_agent)
+            for row in self.repository.rows(
                 update(LoginSession)
                 .where(*criteria, LoginSession.ended_at.is_(None))
                 .values(ended_at=now)
-                .returning(LoginSession.id)
-            ).scalars()
-        )
+                .returning(LoginSession.id, LoginSession.ip_address, LoginSession.user_agent)
+            )
+        ]
         if ended:
             self.tokens.rows(
                 update(RefreshToken)
-                .where(RefreshToken.session_id.in_(ended), RefreshToken.revoked_at.is_(None))
+                .where(
+                    RefreshToken.session_id.in_([session.id for session in ended]), RefreshToken.revoked_at.is_(None)
+                )
                 .values(revoked_at=now)
             )
         return ended
