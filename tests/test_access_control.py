@@ -49,6 +49,7 @@ RULES: dict[str, Rule] = {
     "listUserPosts": ANYONE,
     "getPost": Rule(bearer=False, stranger=frozenset({404})),
     "resendVerificationEmail": ONESELF,
+    "confirmEmailChange": Rule(bearer=True, body={"token": "not one of the caller's links"}),
     "getMe": ONESELF,
     "updateMe": ONESELF,
     "deleteMe": ONESELF,

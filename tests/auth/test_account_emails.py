@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from app.application import create_app
 from app.auth.models import OneTimeToken
 from app.core.settings import Settings
-from app.emails.models import EmailKind, EmailOutbox, EmailStatus
+from app.emails.models import EmailKind, EmailStatus
 from app.users.models import User
+from tests.emails.outbox import rows_of, tokens_of
 from tests.factories import API, DEFAULT_PASSWORD, Accounts, unique_email
 
 VERIFY = f"{API}/auth/verify-email"
@@ -26,22 +27,9 @@ RESET = f"{API}/auth/reset-password"
 LOGIN = f"{API}/auth/login"
 
 
-def _outbox(engine: Engine, recipient: str) -> list[EmailOutbox]:
-    with Session(engine) as session:
-        return list(
-            session.scalars(
-                select(EmailOutbox).where(EmailOutbox.recipient == recipient).order_by(EmailOutbox.created_at)
-            )
-        )
-
-
-def _tokens(engine: Engine, recipient: str, kind: EmailKind) -> list[str]:
-    return [row.payload["token"] for row in _outbox(engine, recipient) if row.kind == kind]
-
-
 def test_registration_writes_welcome_and_verification_rows(accounts: Accounts, migrated: Engine) -> None:
     body = accounts.register(first_name="Ada")
-    rows = _outbox(migrated, body["email"])
+    rows = rows_of(migrated, body["email"])
     assert sorted(row.kind for row in rows) == [EmailKind.VERIFY_EMAIL, EmailKind.WELCOME]
     assert all(row.status == EmailStatus.PENDING and str(row.user_id) == body["id"] for row in rows)
     (verify,) = [row for row in rows if row.kind == EmailKind.VERIFY_EMAIL]
@@ -54,12 +42,12 @@ def test_a_refused_registration_writes_no_email(
 ) -> None:
     email = accounts.register()["email"]
     assert client.post(f"{API}/auth/register", json={"email": email, "password": "whatever-pass"}).status_code == 409
-    assert len(_outbox(migrated, email)) == 2
+    assert len(rows_of(migrated, email)) == 2
 
 
 def test_verify_email_with_the_mailed_token(client: TestClient[Litestar], accounts: Accounts, migrated: Engine) -> None:
     actor = accounts.user()
-    (token,) = _tokens(migrated, actor.email, EmailKind.VERIFY_EMAIL)
+    (token,) = tokens_of(migrated, actor.email, EmailKind.VERIFY_EMAIL)
     response = client.post(VERIFY, json={"token": token})
     assert response.status_code == 200, response.text
     assert response.json()["is_verified"] is True
@@ -72,8 +60,8 @@ def test_verify_email_with_the_mailed_token(client: TestClient[Litestar], accoun
 def test_bad_verification_tokens_are_400(client: TestClient[Litestar], accounts: Accounts, migrated: Engine) -> None:
     actor = accounts.user()
     client.post(FORGOT, json={"email": actor.email})
-    (reset_token,) = _tokens(migrated, actor.email, EmailKind.RESET_PASSWORD)
-    (verify_token,) = _tokens(migrated, actor.email, EmailKind.VERIFY_EMAIL)
+    (reset_token,) = tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD)
+    (verify_token,) = tokens_of(migrated, actor.email, EmailKind.VERIFY_EMAIL)
     assert client.post(VERIFY, json={"token": "x" * 43}).status_code == 400
     assert client.post(VERIFY, json={"token": reset_token}).status_code == 400  # a token for another purpose
     with Session(migrated) as session:
@@ -91,7 +79,7 @@ def test_resend_needs_a_bearer_and_an_unverified_address(
     response = client.post(RESEND, headers=actor.headers)
     assert response.status_code == 202
     assert response.json() == {"detail": "A new verification link is on its way."}
-    tokens = _tokens(migrated, actor.email, EmailKind.VERIFY_EMAIL)
+    tokens = tokens_of(migrated, actor.email, EmailKind.VERIFY_EMAIL)
     assert len(tokens) == 2
     assert client.post(VERIFY, json={"token": tokens[0]}).status_code == 200  # an older link still works once
     assert client.post(VERIFY, json={"token": tokens[1]}).status_code == 400  # verifying spends the others
@@ -108,8 +96,8 @@ def test_forgot_password_answers_the_same_for_unknown_and_known_accounts(
     unknown = client.post(FORGOT, json={"email": stranger})
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
-    assert _outbox(migrated, stranger) == []
-    assert len(_tokens(migrated, actor.email, EmailKind.RESET_PASSWORD)) == 1
+    assert rows_of(migrated, stranger) == []
+    assert len(tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD)) == 1
 
 
 def test_forgot_password_takes_as_long_either_way(settings: Settings, migrated: Engine, accounts: Accounts) -> None:
@@ -133,14 +121,14 @@ def test_reset_password_with_the_mailed_token(
 ) -> None:
     actor = accounts.user()
     client.post(FORGOT, json={"email": actor.email})
-    (token,) = _tokens(migrated, actor.email, EmailKind.RESET_PASSWORD)
+    (token,) = tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD)
     assert client.post(RESET, json={"token": token, "password": "short"}).status_code == 422
     assert client.post(RESET, json={"token": token, "password": "brand new secret"}).status_code == 204
     assert client.post(LOGIN, data={"username": actor.email, "password": DEFAULT_PASSWORD}).status_code == 401
     assert client.post(LOGIN, data={"username": actor.email, "password": "brand new secret"}).status_code == 200
     assert client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token}).status_code == 401
     assert client.post(RESET, json={"token": token, "password": "third secret!"}).status_code == 400
-    changed = [row for row in _outbox(migrated, actor.email) if row.kind == EmailKind.PASSWORD_CHANGED]
+    changed = [row for row in rows_of(migrated, actor.email) if row.kind == EmailKind.PASSWORD_CHANGED]
     assert len(changed) == 1
 
 
@@ -150,7 +138,7 @@ def test_a_new_reset_token_voids_the_older_ones(
     actor = accounts.user()
     client.post(FORGOT, json={"email": actor.email})
     client.post(FORGOT, json={"email": actor.email})
-    older, newer = _tokens(migrated, actor.email, EmailKind.RESET_PASSWORD)
+    older, newer = tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD)
     assert client.post(RESET, json={"token": older, "password": "brand new secret"}).status_code == 400
     assert client.post(RESET, json={"token": newer, "password": "brand new secret"}).status_code == 204
 
@@ -158,7 +146,7 @@ def test_a_new_reset_token_voids_the_older_ones(
 def test_reset_tokens_expire_after_an_hour(client: TestClient[Litestar], accounts: Accounts, migrated: Engine) -> None:
     actor = accounts.user()
     client.post(FORGOT, json={"email": actor.email})
-    (token,) = _tokens(migrated, actor.email, EmailKind.RESET_PASSWORD)
+    (token,) = tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD)
     with Session(migrated) as session:
         stored = session.scalars(select(OneTimeToken).where(OneTimeToken.purpose == "reset_password")).one()
         assert stored.expires_at - stored.created_at == timedelta(hours=1)
@@ -176,7 +164,7 @@ def test_inactive_accounts_get_no_reset_email(
         session.execute(update(User).where(User.id == uuid.UUID(actor.id)).values(is_active=False))
         session.commit()
     assert client.post(FORGOT, json={"email": actor.email}).status_code == 202
-    assert _tokens(migrated, actor.email, EmailKind.RESET_PASSWORD) == []
+    assert tokens_of(migrated, actor.email, EmailKind.RESET_PASSWORD) == []
 
 
 def test_password_change_and_email_change_write_their_emails(
@@ -190,12 +178,19 @@ def test_password_change_and_email_change_write_their_emails(
         json={"email": new_email, "password": "another secret", "current_password": actor.password},
     )
     assert response.status_code == 200
-    old_rows = {row.kind for row in _outbox(migrated, actor.email)}
-    assert old_rows == {EmailKind.WELCOME, EmailKind.VERIFY_EMAIL, EmailKind.PASSWORD_CHANGED}
-    assert [row.kind for row in _outbox(migrated, new_email)] == [EmailKind.VERIFY_EMAIL]
+    assert response.json()["email"] == actor.email
+    old_rows = {row.kind for row in rows_of(migrated, actor.email)}
+    assert old_rows == {
+        EmailKind.WELCOME,
+        EmailKind.VERIFY_EMAIL,
+        EmailKind.PASSWORD_CHANGED,
+        EmailKind.EMAIL_CHANGE_REQUESTED,
+    }
+    assert [row.kind for row in rows_of(migrated, new_email)] == [EmailKind.CONFIRM_EMAIL_CHANGE]
     with Session(migrated) as session:
-        unused = session.scalar(select(func.count()).select_from(OneTimeToken).where(OneTimeToken.used_at.is_(None)))
-    assert unused == 1  # the link sent to the old address was voided
+        unused = session.scalars(select(OneTimeToken.purpose).where(OneTimeToken.used_at.is_(None))).all()
+    # The old address's verification link still works until the new address is confirmed.
+    assert sorted(unused) == ["change_email", "verify_email"]
 
 
 def test_a_rejected_change_writes_no_email(client: TestClient[Litestar], accounts: Accounts, migrated: Engine) -> None:
@@ -204,4 +199,4 @@ def test_a_rejected_change_writes_no_email(client: TestClient[Litestar], account
         f"{API}/users/me", headers=actor.headers, json={"password": "another secret", "current_password": "wrong"}
     )
     assert response.status_code == 400
-    assert {row.kind for row in _outbox(migrated, actor.email)} == {EmailKind.WELCOME, EmailKind.VERIFY_EMAIL}
+    assert {row.kind for row in rows_of(migrated, actor.email)} == {EmailKind.WELCOME, EmailKind.VERIFY_EMAIL}

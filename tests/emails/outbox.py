@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.settings import Settings
 from app.core.task_queue import EMAILS_QUEUE
-from app.emails.models import EmailOutbox, EmailStatus
+from app.emails.models import EmailKind, EmailOutbox, EmailStatus
 from app.emails.rendering import EmailComposer
 from app.emails.service import OutboxService
 from app.emails.transports import SMTPTransport
@@ -22,6 +22,11 @@ def rows_of(engine: Engine, recipient: str) -> list[EmailOutbox]:
     with Session(engine) as session:
         query = select(EmailOutbox).where(EmailOutbox.recipient == recipient).order_by(EmailOutbox.id)
         return list(session.scalars(query))
+
+
+def tokens_of(engine: Engine, recipient: str, kind: EmailKind) -> list[str]:
+    """The tokens of the links mailed to ``recipient`` in emails of ``kind``, oldest first."""
+    return [row.payload["token"] for row in rows_of(engine, recipient) if row.kind == kind]
 
 
 def fail_for_good(engine: Engine, settings: Settings, recipient: str) -> list[EmailOutbox]:

@@ -30,6 +30,13 @@ PAYLOADS = {
     EmailKind.PASSWORD_CHANGED: {"name": "Ada <Lovelace>"},
     EmailKind.NEW_SIGN_IN: {"name": "Ada <Lovelace>", "ip_address": "198.18.0.7", "user_agent": "Phone <1.0>"},
     EmailKind.SESSION_ENDED: {"name": "Ada <Lovelace>", "ip_address": None, "user_agent": "Phone <1.0>"},
+    EmailKind.CONFIRM_EMAIL_CHANGE: {"name": "Ada <Lovelace>", "token": "tok/en+1", "expires_in": "48 hours"},
+    EmailKind.EMAIL_CHANGE_REQUESTED: {"name": "Ada <Lovelace>", "new_email": "a***@<new>.example"},
+}
+LINK_PATHS = {
+    EmailKind.VERIFY_EMAIL: "verify-email",
+    EmailKind.RESET_PASSWORD: "reset-password",
+    EmailKind.CONFIRM_EMAIL_CHANGE: "confirm-email-change",
 }
 
 
@@ -56,8 +63,7 @@ def test_every_kind_renders_a_text_and_an_escaped_html_part(composer: EmailCompo
     assert html is not None
     assert "Ada &lt;Lovelace&gt;" in html.get_content()
     if "token" in row.payload:
-        path = "verify-email" if kind is EmailKind.VERIFY_EMAIL else "reset-password"
-        assert f"https://app.example/{path}?token=tok/en%2B1" in text_of(message)
+        assert f"https://app.example/{LINK_PATHS[kind]}?token=tok/en%2B1" in text_of(message)
 
 
 def test_a_payload_missing_a_variable_is_a_render_error_not_an_empty_string(composer: EmailComposer) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import RefreshToken
 from app.users.models import User
-from tests.factories import API, Accounts, unique_email
+from tests.factories import API, Accounts
 from tests.sql import counted_statements
 
 ME = f"{API}/users/me"
@@ -73,24 +73,6 @@ def test_password_change_revokes_refresh_tokens(
     old = client.post(f"{API}/auth/login", data={"username": actor.email, "password": actor.password})
     assert old.status_code == 401
     accounts.login(actor.email, "brand-new-pass")
-
-
-def test_new_email_is_unique_and_resets_verification(
-    client: TestClient[Litestar], accounts: Accounts, migrated: Engine
-) -> None:
-    taken = accounts.register()["email"]
-    actor = accounts.user()
-    with Session(migrated) as session:
-        session.get_one(User, __import__("uuid").UUID(actor.id)).is_verified = True
-        session.commit()
-    conflict = client.patch(ME, headers=actor.headers, json={"email": taken.upper()})
-    assert conflict.status_code == 409
-    fresh = unique_email()
-    response = client.patch(ME, headers=actor.headers, json={"email": f"  {fresh.upper()}"})
-    assert response.status_code == 200
-    assert response.json()["email"] == fresh
-    assert response.json()["is_verified"] is False
-    accounts.login(fresh)
 
 
 def test_delete_me_removes_the_account_and_its_tokens(

@@ -64,7 +64,7 @@ def test_forgot_password_for_an_unknown_email_answers_the_same_and_sends_nothing
     assert len(smtp_server.mailbox.messages) == 3  # welcome, verification, reset
 
 
-def test_email_change_mails_the_new_address_and_password_change_warns_the_old_one(
+def test_email_change_mails_a_link_to_the_new_address_and_notices_to_the_old_one(
     client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
 ) -> None:
     actor = accounts.user()
@@ -76,13 +76,21 @@ def test_email_change_mails_the_new_address_and_password_change_warns_the_old_on
         json={"email": new_email, "password": "another secret", "current_password": actor.password},
     )
     assert response.status_code == 200, response.text
+    assert response.json()["email"] == actor.email
     smtp_server.wait_for_email(actor.email, "password was changed")
-    verification = smtp_server.wait_for_email(new_email, "verify")
+    notice = smtp_server.wait_for_email(actor.email, "email address was requested")
+    assert "m***@example.com" in text_of(notice)
+    confirmation = smtp_server.wait_for_email(new_email, "confirm your new email")
+    assert "http://localhost:3000/confirm-email-change?token=" in text_of(confirmation)
+
+    # The password change signed every session out; the owner signs in with the old address and the new password.
+    signed_in = accounts.login(actor.email, "another secret")
+    headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+    confirmed = client.post(f"{API}/auth/confirm-email-change", headers=headers, json={"token": token_in(confirmation)})
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["email"], confirmed.json()["is_verified"]) == (new_email, True)
     # The link mailed to the old address no longer verifies anything.
     assert client.post(f"{API}/auth/verify-email", json={"token": token_in(first_link)}).status_code == 400
-    verified = client.post(f"{API}/auth/verify-email", json={"token": token_in(verification)})
-    assert verified.status_code == 200
-    assert verified.json()["email"] == new_email
 
 
 def test_resend_verification_mails_a_fresh_link(

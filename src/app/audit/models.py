@@ -28,7 +28,8 @@ class EventKind(StrEnum):
     SESSION_ENDED = "session_ended"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     PASSWORD_RESET = "password_reset"  # noqa: S105
-    EMAIL_CHANGED = "email_changed"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGE_CONFIRMED = "email_change_confirmed"
     ACCOUNT_CREATED = "account_created"
     ACCOUNT_CHANGED = "account_changed"
     ACCOUNT_DELETED = "account_deleted"

@@ -35,6 +35,13 @@ def _humanise(lifetime: timedelta) -> str:
     return f"{value} {unit}{'' if value == 1 else 's'}"
 
 
+def _masked(address: str) -> str:
+    """``address`` with its local part hidden but for its first character: the notice goes to the account's current
+    address, which may be one its owner mistyped and someone else reads."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 class TokenSecurity:
     """Ends sessions and issues the one-time tokens of mailed links, in the transaction of
     the session it is given; the emails go to the same outbox, so they are sent once that transaction commits.
@@ -74,8 +81,14 @@ class TokenSecurity:
         self.sessions.end_all(user.id)
         self.outbox.add(EmailKind.PASSWORD_CHANGED, notify_address, user_id=user.id, payload={"name": user.full_name})
 
-    def address_changed(self, user: User) -> None:
-        self.one_time_tokens.revoke(user.id)
+    def request_email_change(self, user: User, new_email: str) -> None:
+        lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
+        self.one_time_tokens.revoke(user.id, TokenPurpose.CHANGE_EMAIL)
+        token = self.one_time_tokens.issue(user.id, TokenPurpose.CHANGE_EMAIL, lifetime, new_email=new_email)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(EmailKind.CONFIRM_EMAIL_CHANGE, new_email, user_id=user.id, payload=payload)
+        notice = {"name": user.full_name, "new_email": _masked(new_email)}
+        self.outbox.add(EmailKind.EMAIL_CHANGE_REQUESTED, user.email, user_id=user.id, payload=notice)
 
     def account_deactivated(self, user: User) -> None:
         self.sessions.end_all(user.id)

@@ -1,22 +1,25 @@
-"""Registration and the token lifecycle: login, refresh, logout."""
+"""Registration, the token lifecycle (login, refresh, logout) and the links mailed to accounts."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qsl
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from app.auth.deps import provide_current_session_id
 from app.auth.login import LoginService
 from app.auth.schemas import (
     Accepted,
+    ConfirmEmailChangeRequest,
     ForgotPasswordRequest,
     LoginForm,
     RefreshRequest,
@@ -145,6 +148,25 @@ class AuthController(Controller):
     ) -> UserResponse:
         """Spend the token from a verification email; the account is then verified. A bad token is 400."""
         return to_user_response(auth_service.verify_email(data.token))
+
+    @post(
+        "/confirm-email-change",
+        operation_id="confirmEmailChange",
+        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409),
+        status_code=HTTP_200_OK,
+        dependencies={"current_session_id": Provide(provide_current_session_id, sync_to_thread=False)},
+    )
+    def confirm_email_change(
+        self,
+        data: JSONBody[ConfirmEmailChangeRequest],
+        caller: NamedDependency[UserResponse],
+        current_session_id: NamedDependency[UUID],
+        auth_service: NamedDependency[AuthService],
+    ) -> UserResponse:
+        """Spend the token from an email-change link, signed in as the account that asked for the change: the
+        account moves to the new address (verified) and every other session ends. A bad, superseded or another
+        account's token is 400; 409 if another account took the address meanwhile."""
+        return to_user_response(auth_service.confirm_email_change(data.token, caller.id, current_session_id))
 
     @post(
         "/verify-email/resend",

@@ -58,10 +58,13 @@ class TokenPurpose(StrEnum):
 
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105  (a purpose, not a secret)
+    CHANGE_EMAIL = "change_email"
 
 
 class OneTimeToken(UUIDv7Base):
-    """A single-use token mailed to a user (email verification, password reset); ``used_at`` marks it spent."""
+    """A single-use token mailed to a user (email verification, password reset, email change); ``used_at`` marks it
+    spent. ``new_email`` is the address an email-change token moves the account to: the token was mailed there, so
+    spending it proves the account's owner reads that address."""
 
     __tablename__ = "one_time_token"
     __table_args__ = (Index("ix_one_time_token_expires_at", "expires_at"),)
@@ -72,6 +75,7 @@ class OneTimeToken(UUIDv7Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    new_email: Mapped[str | None] = mapped_column(String(320), default=None)
 
 
 class SignInThrottle(UUIDv7Base):

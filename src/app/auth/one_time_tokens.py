@@ -1,9 +1,10 @@
-"""One-time tokens for email verification and password reset: random, stored as hashes, spent once."""
+"""One-time tokens for email verification, password reset and email change: random, stored as hashes, spent once."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import update
@@ -13,9 +14,16 @@ from app.core.errors import BadRequestError
 from app.core.repository import Repository
 from app.core.security import generate_opaque_token, hash_opaque_token
 
-__all__ = ("INVALID_ONE_TIME_TOKEN", "OneTimeTokenService")
+__all__ = ("INVALID_ONE_TIME_TOKEN", "OneTimeTokenService", "SpentToken")
 
 INVALID_ONE_TIME_TOKEN = "Invalid, expired or already used token"  # noqa: S105  (a message)
+
+
+class SpentToken(NamedTuple):
+    """Whose token was spent and, for an email change, the address it confirms."""
+
+    user_id: uuid.UUID
+    new_email: str | None
 
 
 class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
@@ -26,7 +34,9 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
 
     repository_type = Repo
 
-    def issue(self, user_id: uuid.UUID, purpose: TokenPurpose, lifetime: timedelta) -> str:
+    def issue(
+        self, user_id: uuid.UUID, purpose: TokenPurpose, lifetime: timedelta, *, new_email: str | None = None
+    ) -> str:
         """Store the hash of a new token and return the raw token, which exists only in the email it goes into."""
         raw_token = generate_opaque_token()
         now = datetime.now(UTC)
@@ -37,12 +47,13 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
                 token_hash=hash_opaque_token(raw_token),
                 created_at=now,
                 expires_at=now + lifetime,
+                new_email=new_email,
             )
         )
         return raw_token
 
-    def consume(self, raw_token: str, purpose: TokenPurpose) -> uuid.UUID:
-        """Spend ``raw_token`` and return its user's id.
+    def consume(self, raw_token: str, purpose: TokenPurpose) -> SpentToken:
+        """Spend ``raw_token`` and return whose it was.
 
         The spend is one conditional UPDATE, so two requests with the same token cannot both succeed.
 
@@ -50,7 +61,7 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
             BadRequestError: the token is unknown, for another purpose, expired or already used.
         """
         now = datetime.now(UTC)
-        user_id: uuid.UUID | None = self.repository.rows(
+        spent = self.repository.rows(
             update(OneTimeToken)
             .where(
                 OneTimeToken.token_hash == hash_opaque_token(raw_token),
@@ -59,11 +70,11 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
                 OneTimeToken.expires_at > now,
             )
             .values(used_at=now)
-            .returning(OneTimeToken.user_id)
-        ).scalar_one_or_none()
-        if user_id is None:
+            .returning(OneTimeToken.user_id, OneTimeToken.new_email)
+        ).one_or_none()
+        if spent is None:
             raise BadRequestError(INVALID_ONE_TIME_TOKEN)
-        return user_id
+        return SpentToken(spent.user_id, spent.new_email)
 
     def revoke(self, user_id: uuid.UUID, *purposes: TokenPurpose) -> None:
         """Mark the user's unused tokens of these purposes (all purposes if none given) as used."""

@@ -12,6 +12,7 @@ from app.core.schemas import NO_NUL, Email, Password
 
 __all__ = (
     "Accepted",
+    "ConfirmEmailChangeRequest",
     "ForgotPasswordRequest",
     "LoginForm",
     "RefreshRequest",
@@ -48,6 +49,12 @@ class TokenPair(msgspec.Struct, kw_only=True):
 
 class VerifyEmailRequest(msgspec.Struct, kw_only=True):
     """The token from a verification email's link."""
+
+    token: OpaqueToken
+
+
+class ConfirmEmailChangeRequest(msgspec.Struct, kw_only=True):
+    """The token from an email-change link (mailed to the new address)."""
 
     token: OpaqueToken
 

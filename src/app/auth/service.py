@@ -1,4 +1,5 @@
-"""Refresh-token rotation, logout, sessions, email verification and password reset (login: ``app.auth.login``)."""
+"""Refresh-token rotation, logout, sessions, email verification and change, password reset (login:
+``app.auth.login``)."""
 
 from __future__ import annotations
 
@@ -115,12 +116,15 @@ class AuthService:
 
     def end_other_sessions(self, user_id: uuid.UUID, current_session_id: uuid.UUID) -> None:
         """End every session of the account but the current one."""
-        for session_id in self.security.sessions.end_all(user_id, keep=current_session_id):
-            self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=user_id, session_id=session_id)
+        self._end_other_sessions(user_id, current_session_id)
         self.users.commit()
 
+    def _end_other_sessions(self, user_id: uuid.UUID, current_session_id: uuid.UUID) -> None:
+        for session_id in self.security.sessions.end_all(user_id, keep=current_session_id):
+            self.audit.record(EventKind.SESSION_ENDED, subject_id=user_id, actor_id=user_id, session_id=session_id)
+
     def _active_user_of(self, raw_token: str, purpose: TokenPurpose) -> User:
-        user_id: uuid.UUID = self.security.one_time_tokens.consume(raw_token, purpose)
+        user_id = self.security.one_time_tokens.consume(raw_token, purpose).user_id
         user = self.users.get_active(user_id)
         if user is None:
             self.users.rollback()
@@ -136,6 +140,40 @@ class AuthService:
         user = self._active_user_of(raw_token, TokenPurpose.VERIFY_EMAIL)
         user.is_verified = True
         self.security.one_time_tokens.revoke(user.id, TokenPurpose.VERIFY_EMAIL)
+        self.users.commit()
+        return user
+
+    def confirm_email_change(self, raw_token: str, user_id: uuid.UUID, current_session_id: uuid.UUID) -> User:
+        """Spend the token from an email-change link, signed in as its account in session ``current_session_id``:
+        the account moves to the address the link was mailed to (verified, since the link proves it is read), the
+        links mailed to the former address stop working and every other session ends.
+
+        Raises:
+            BadRequestError: the token is unknown, expired, used, superseded by a later change, or another account's.
+            ConflictError: another account took the address since the change was requested.
+        """
+        spent = self.security.one_time_tokens.consume(raw_token, TokenPurpose.CHANGE_EMAIL)
+        user = self.users.get_active(user_id) if spent.user_id == user_id else None
+        if user is None or spent.new_email is None:
+            # Another account's link is as good as no link: spending it here must not void it for its owner.
+            self.users.rollback()
+            raise BadRequestError(INVALID_ONE_TIME_TOKEN)
+        try:
+            previous_email = self.users.change_email(user, spent.new_email)
+        except ConflictError:
+            # The token stays unspent: the link works again if the address is freed before it expires.
+            self.users.rollback()
+            raise
+        self.security.one_time_tokens.revoke(user.id)
+        self._end_other_sessions(user.id, current_session_id)
+        detail = {"previous_email": previous_email, "email": user.email}
+        self.audit.record(
+            EventKind.EMAIL_CHANGE_CONFIRMED,
+            subject_id=user.id,
+            actor_id=user.id,
+            session_id=current_session_id,
+            detail=detail,
+        )
         self.users.commit()
         return user
 

@@ -24,6 +24,8 @@ class EmailKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  (a template name)
     NEW_SIGN_IN = "new_sign_in"
     SESSION_ENDED = "session_ended"
+    CONFIRM_EMAIL_CHANGE = "confirm_email_change"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
 
 
 class EmailStatus(StrEnum):

@@ -26,9 +26,15 @@ SUBJECTS = {
     EmailKind.PASSWORD_CHANGED: "Your {project} password was changed",
     EmailKind.NEW_SIGN_IN: "New sign-in to your {project} account",
     EmailKind.SESSION_ENDED: "A session of your {project} account was ended",
+    EmailKind.CONFIRM_EMAIL_CHANGE: "Confirm your new email address for {project}",
+    EmailKind.EMAIL_CHANGE_REQUESTED: "A change of your {project} account's email address was requested",
 }
 # The page of the frontend each email links to; the token travels in the query string.
-LINK_PATHS = {EmailKind.VERIFY_EMAIL: "/verify-email", EmailKind.RESET_PASSWORD: "/reset-password"}
+LINK_PATHS = {
+    EmailKind.VERIFY_EMAIL: "/verify-email",
+    EmailKind.RESET_PASSWORD: "/reset-password",
+    EmailKind.CONFIRM_EMAIL_CHANGE: "/confirm-email-change",
+}
 
 
 class EmailComposer:

@@ -49,7 +49,9 @@ class UserController(Controller):
         caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
     ) -> UserResponse:
-        """Change one's own account. A new password needs `current_password` and signs out every session."""
+        """Change one's own account. A new password or email needs `current_password`; a new password signs out
+        every session. A new email is not set at once: a confirmation link goes to it and a notice to the current
+        address, and the account keeps its address until the link is used (`POST /auth/confirm-email-change`)."""
         return to_user_response(users_service.update_account(caller.id, data, caller=caller))
 
     @delete("/me", operation_id="deleteMe", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT)
@@ -134,7 +136,8 @@ class UserController(Controller):
         caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
     ) -> UserResponse:
-        """Change an account; the flags are for superusers only."""
+        """Change an account; the flags are for superusers only. A new email waits for its owner to confirm the link
+        mailed to it, as on `PATCH /users/me`."""
         return to_user_response(users_service.update_account(user_id, data, caller=caller))
 
     @delete(

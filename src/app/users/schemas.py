@@ -46,7 +46,8 @@ class UserAdminCreate(UserRegistration, kw_only=True):
 
 
 class UserUpdate(msgspec.Struct, kw_only=True):
-    """Changes to one's own account; a new ``password`` needs ``current_password``."""
+    """Changes to one's own account; a new ``password`` or ``email`` needs ``current_password``. A new ``email`` takes
+    effect only once the link mailed to it is confirmed (``POST /auth/confirm-email-change``)."""
 
     email: Email | UnsetType = UNSET
     first_name: Name | UnsetType | None = UNSET

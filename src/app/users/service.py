@@ -72,8 +72,9 @@ class AccountSecurity(Protocol):
     def password_changed(self, user: User, notify_address: str) -> None:
         """End every session of the account and mail a notice to ``notify_address``."""
 
-    def address_changed(self, user: User) -> None:
-        """Void the links mailed to the account's former address."""
+    def request_email_change(self, user: User, new_email: str) -> None:
+        """Mail a link that confirms ``new_email`` to that address (voiding any earlier one), and a notice to the
+        account's current address."""
 
     def account_deactivated(self, user: User) -> None:
         """End every session of the account."""
@@ -186,14 +187,14 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
     def update_account(self, user_id: uuid.UUID, changes: UserUpdate | UserAdminUpdate, *, caller: Caller) -> User:
         """Apply a partial update made by ``caller`` (the account's owner or a superuser).
 
-        A new password ends every session and mails a notice to the address the account had before this change;
-        a new email address voids the links mailed before and, unless the account ends up verified, mails a
-        verification link to the new address.
+        A new password ends every session and mails a notice to the account's address. A new email address is not
+        set here: a link that confirms it goes to that address (:meth:`change_email` sets it when the link is used)
+        and a notice to the current one. Owners changing their own password or email give ``current_password``.
 
         Raises:
             NotFoundError: no such account.
             ForbiddenError: a non-superuser tried to change a flag.
-            BadRequestError: a new password of one's own without the right ``current_password``.
+            BadRequestError: a new password or email of one's own without the right ``current_password``.
             ConflictError: the new email belongs to another account.
         """
         fields = {key: value for key, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
@@ -201,22 +202,22 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         if PRIVILEGED_FIELDS & fields.keys() and not caller.is_superuser:
             raise ForbiddenError("Only a superuser may change is_active, is_superuser or is_verified")
         user = self._get_for_change(user_id)
-        previous_email = user.email
-        password_changed = "password" in fields
-        if password_changed:
-            self._apply_new_password(user, fields.pop("password"), current_password, caller=caller)
-        email_changed = "email" in fields and self._apply_new_email(user, fields.pop("email"))
+        new_email = normalise_email(fields.pop("email", user.email))
+        new_password = fields.pop("password", None)
+        if caller.id == user.id and (new_password is not None or new_email != user.email):
+            self._check_current_password(user, current_password)
+        if new_email != user.email:
+            self.ensure_address_free(new_email)
         for key, value in fields.items():
             setattr(user, key, value)
-        if email_changed:
-            self.security.address_changed(user)
-            if not user.is_verified:
-                self.security.send_verification(user)
-            detail = {"previous_email": previous_email, "email": user.email}
-            self.audit.record(EventKind.EMAIL_CHANGED, subject_id=user.id, actor_id=caller.id, detail=detail)
-        if password_changed:
-            self.security.password_changed(user, previous_email)
+        if new_password is not None:
+            user.hashed_password = self.passwords.hash(new_password)
+            self.security.password_changed(user, user.email)
             self.audit.record(EventKind.PASSWORD_CHANGED, subject_id=user.id, actor_id=caller.id)
+        if new_email != user.email:
+            self.security.request_email_change(user, new_email)
+            detail = {"email": new_email}
+            self.audit.record(EventKind.EMAIL_CHANGE_REQUESTED, subject_id=user.id, actor_id=caller.id, detail=detail)
         if fields.get("is_active") is False:
             self.security.account_deactivated(user)
         if fields and caller.id != user.id:
@@ -226,24 +227,29 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         self.commit()
         return user
 
-    def _apply_new_password(self, user: User, password: str, current_password: str | None, *, caller: Caller) -> None:
-        if caller.id == user.id:
-            if current_password is None:
-                raise BadRequestError("current_password is required to set a new password")
-            if not self.passwords.verify(user.hashed_password, current_password):
-                raise BadRequestError("current_password is incorrect")
-        user.hashed_password = self.passwords.hash(password)
+    def _check_current_password(self, user: User, current_password: str | None) -> None:
+        if current_password is None:
+            raise BadRequestError("current_password is required to change one's own password or email")
+        if not self.passwords.verify(user.hashed_password, current_password):
+            raise BadRequestError("current_password is incorrect")
 
-    def _apply_new_email(self, user: User, email: str) -> bool:
-        """Set a new address (unverified); False if it is the current one."""
-        email = normalise_email(email)
-        if email == user.email:
-            return False
+    def ensure_address_free(self, email: str) -> None:
+        """Raises ConflictError if an account has the (normalised) address ``email``."""
         if self.exists(email=email):
             raise ConflictError(EMAIL_TAKEN)
+
+    def change_email(self, user: User, email: str) -> str:
+        """Move the account to the (normalised) address ``email``, which its owner has just proved to read, and
+        return its former address; the caller commits.
+
+        Raises:
+            ConflictError: another account took the address since the change was requested.
+        """
+        self.ensure_address_free(email)
+        previous_email = user.email
         user.email = email
-        user.is_verified = False
-        return True
+        user.is_verified = True
+        return previous_email
 
     def delete_account(self, user_id: uuid.UUID, *, caller: Caller) -> None:
         """Delete an account (``caller``'s own, or any by a superuser); its sessions and tokens go with it (ON DELETE
