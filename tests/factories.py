@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from app.auth.account_security import build_users_service
+from app.auth.models import OneTimeToken, TokenPurpose
 from app.core.security import PasswordHashing
 from app.core.settings import Settings
 from app.users.schemas import UserAdminCreate
@@ -46,6 +48,14 @@ class Actor:
 
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}{next(_sequence)}@example.com"
+
+
+def expire_one_time_tokens(engine: Engine, purpose: TokenPurpose) -> None:
+    """Let every one-time token of ``purpose`` expire, as if its lifetime had passed."""
+    with Session(engine) as session:
+        expired = datetime.now(UTC) - timedelta(seconds=1)
+        session.execute(update(OneTimeToken).where(OneTimeToken.purpose == purpose).values(expires_at=expired))
+        session.commit()
 
 
 class Accounts:

@@ -61,6 +61,8 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"APP_ENV": "production"}, "SECRET_KEY is missing"),
         ({"APP_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
+        ({"TWO_FACTOR_KEY": "short"}, "invalid setting TWO_FACTOR_KEY: use at least 32 bytes"),
+        ({"TWO_FACTOR_CHALLENGE_SECONDS": "0"}, "invalid setting TWO_FACTOR_CHALLENGE_SECONDS"),
         ({"METRICS_BASIC_AUTH": "prometheus"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),
         ({"METRICS_BASIC_AUTH": ":password"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),
         ({"METRICS_BASIC_AUTH": "prometheus:"}, "invalid setting METRICS_BASIC_AUTH: expected user:password"),

@@ -20,8 +20,14 @@ from app.auth.access_tokens import AccessTokenIssuer
 from app.auth.account_security import build_users_service
 from app.auth.bearer import BearerAuthenticator, build_jwt_auth
 from app.auth.controller import AuthController
-from app.auth.deps import auth_service_provider, login_service_provider, provide_caller
+from app.auth.deps import (
+    auth_service_provider,
+    login_service_provider,
+    provide_caller,
+    two_factor_service_provider,
+)
 from app.auth.session_controller import SessionController, UserSessionController
+from app.auth.two_factor_controller import TwoFactorController, UserTwoFactorController
 from app.core.database import build_read_config, build_sqlalchemy_config, request_session_provider
 from app.core.edge import edge_middleware
 from app.core.error_responses import exception_handlers
@@ -31,7 +37,7 @@ from app.core.metrics import HttpMetrics
 from app.core.openapi import build_openapi_config
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
-from app.core.security import PasswordHashing
+from app.core.security import PasswordHashing, SecretSealing
 from app.core.settings import Settings, get_settings
 from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     db_config = build_sqlalchemy_config(settings)
     engine = db_config.get_engine()
     passwords = PasswordHashing(settings)
+    sealing = SecretSealing(settings)
     access_tokens = AccessTokenIssuer(settings)
     read_config = build_read_config(settings, engine)
     bearer_authenticator = BearerAuthenticator(settings, read_config)
@@ -114,9 +121,11 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         route_handlers=[
             AuthController,
             SessionController,
+            TwoFactorController,
             MyEventsController,
             UserController,
             UserSessionController,
+            UserTwoFactorController,
             UserEventsController,
             PostController,
             UserPostsController,
@@ -140,7 +149,15 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
                 settings.trusted_proxy_hops,
             ),
             "auth_service": auth_service_provider(access_tokens, refresh_lifetime, settings),
-            "login_service": login_service_provider(passwords, access_tokens, refresh_lifetime, settings, task_queue),
+            "login_service": login_service_provider(
+                settings,
+                passwords=passwords,
+                sealing=sealing,
+                access_tokens=access_tokens,
+                refresh_lifetime=refresh_lifetime,
+                task_queue=task_queue,
+            ),
+            "two_factor_service": two_factor_service_provider(sealing, settings),
             "posts_service": posts_service_provider(settings.posts_count_estimate_threshold),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },

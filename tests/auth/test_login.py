@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from app.core.security import PasswordHashing
+from app.core.security import PasswordHashing, SecretSealing
 from app.core.settings import Settings
 from app.users.models import User
 from tests.factories import API, DEFAULT_PASSWORD, Accounts
@@ -72,8 +72,9 @@ def test_unknown_email_still_spends_an_argon2_verification(settings: Settings, m
 
     # Closed at the end: a session left in its read transaction would block the next test's TRUNCATE.
     with Session(migrated) as session:
+        hashing, sealing = CountingHashing(settings), SecretSealing(settings)
         login = LoginService(
-            session, CountingHashing(settings), AccessTokenIssuer(settings), timedelta(days=1), settings
+            session, hashing, AccessTokenIssuer(settings), timedelta(days=1), settings, sealing=sealing
         )
         with pytest.raises(AuthenticationFailedError):
             login.login("ghost@example.com", "whatever-pass")

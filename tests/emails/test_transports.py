@@ -32,6 +32,9 @@ PAYLOADS = {
     EmailKind.SESSION_ENDED: {"name": "Ada <Lovelace>", "ip_address": None, "user_agent": "Phone <1.0>"},
     EmailKind.CONFIRM_EMAIL_CHANGE: {"name": "Ada <Lovelace>", "token": "tok/en+1", "expires_in": "48 hours"},
     EmailKind.EMAIL_CHANGE_REQUESTED: {"name": "Ada <Lovelace>", "new_email": "a***@<new>.example"},
+    EmailKind.TWO_FACTOR_ENABLED: {"name": "Ada <Lovelace>"},
+    EmailKind.TWO_FACTOR_DISABLED: {"name": "Ada <Lovelace>", "by_administrator": True},
+    EmailKind.RECOVERY_CODE_USED: {"name": "Ada <Lovelace>", "codes_left": 9},
 }
 LINK_PATHS = {
     EmailKind.VERIFY_EMAIL: "verify-email",

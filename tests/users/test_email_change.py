@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from app.auth.models import OneTimeToken, TokenPurpose
+from app.auth.models import TokenPurpose
 from app.emails.models import EmailKind
 from tests.emails.outbox import rows_of, tokens_of
-from tests.factories import API, Accounts, Actor, unique_email
+from tests.factories import API, Accounts, Actor, expire_one_time_tokens, unique_email
 
 ME = f"{API}/users/me"
 CONFIRM = f"{API}/auth/confirm-email-change"
@@ -151,13 +149,7 @@ def test_an_expired_link_changes_nothing(client: TestClient[Litestar], accounts:
     actor = accounts.user()
     new_email = unique_email("late")
     _request_change(client, actor, new_email)
-    with Session(migrated) as session:
-        session.execute(
-            update(OneTimeToken)
-            .where(OneTimeToken.purpose == TokenPurpose.CHANGE_EMAIL)
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        session.commit()
+    expire_one_time_tokens(migrated, TokenPurpose.CHANGE_EMAIL)
     assert _confirm(client, actor, _link(migrated, new_email)).status_code == 400
     assert client.get(ME, headers=actor.headers).json()["email"] == actor.email
 

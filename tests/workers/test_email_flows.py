@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 from celery import Celery
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -117,3 +118,20 @@ def test_a_sign_in_from_an_unfamiliar_device_is_mailed(
     notice = smtp_server.wait_for_email(actor.email, "new sign-in")
     assert "Hello Ada" in text_of(notice)
     assert "InkwellPhone/2.1" in text_of(notice)
+
+
+def test_two_factor_sign_in_mails_its_notices(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    actor = accounts.user()
+    two_factor = f"{API}/auth/two-factor"
+    enrolment = client.post(two_factor, headers=actor.headers, json={"password": actor.password}).json()
+    code = pyotp.TOTP(enrolment["secret"]).now()
+    assert client.post(f"{two_factor}/confirm", headers=actor.headers, json={"code": code}).status_code == 200
+    smtp_server.wait_for_email(actor.email, "two-factor sign-in is on")
+
+    challenge = client.post(LOGIN, json={"username": actor.email, "password": actor.password}).json()["challenge"]
+    second_step = {"challenge": challenge, "code": enrolment["recovery_codes"][0]}
+    assert client.post(f"{API}/auth/login/two-factor", json=second_step).status_code == 200
+    notice = smtp_server.wait_for_email(actor.email, "recovery code was used")
+    assert "9 of your recovery codes are left" in text_of(notice)

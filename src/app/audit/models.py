@@ -30,6 +30,10 @@ class EventKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105
     EMAIL_CHANGE_REQUESTED = "email_change_requested"
     EMAIL_CHANGE_CONFIRMED = "email_change_confirmed"
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
+    RECOVERY_CODE_USED = "recovery_code_used"
     ACCOUNT_CREATED = "account_created"
     ACCOUNT_CHANGED = "account_changed"
     ACCOUNT_DELETED = "account_deleted"

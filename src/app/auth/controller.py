@@ -25,6 +25,8 @@ from app.auth.schemas import (
     RefreshRequest,
     ResetPasswordRequest,
     TokenPair,
+    TwoFactorChallenge,
+    TwoFactorSignIn,
     VerifyEmailRequest,
 )
 from app.auth.service import AuthService
@@ -92,7 +94,7 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="login",
-        responses=errors(401, 413, 422, 429, 503),
+        responses=errors(401, 403, 413, 422, 429, 503),
         security=PUBLIC,
         status_code=HTTP_200_OK,
         guards=[rate_limited("login_ip")],
@@ -104,11 +106,33 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         body: RawBody,
         login_service: NamedDependency[LoginService],
-    ) -> TokenPair:
+    ) -> TokenPair | TwoFactorChallenge:
         """Exchange email and password (OAuth2 password form, or the same fields as JSON) for a token pair in a new
-        session. Repeated failures for one address slow it down, then lock it for a while (429, `Retry-After`)."""
-        credentials = parse_login_form(body, request.content_type[0])
-        return login_service.login(credentials.username, credentials.password)
+        session. Repeated failures for one address slow it down, then lock it for a while (429, `Retry-After`).
+
+        An account with two-factor sign-in gets a challenge instead of tokens (JSON only: the form is answered 403,
+        saying so); `POST /auth/login/two-factor` completes it with a code."""
+        media_type = request.content_type[0]
+        credentials = parse_login_form(body, media_type)
+        challenge_allowed = media_type == JSON_MEDIA_TYPE
+        return login_service.login(credentials.username, credentials.password, challenge_allowed=challenge_allowed)
+
+    @post(
+        "/login/two-factor",
+        operation_id="completeTwoFactorSignIn",
+        responses=errors(*BODY_ERRORS, 401, 429, 503),
+        security=PUBLIC,
+        status_code=HTTP_200_OK,
+        guards=[rate_limited("login_ip")],
+        exclude_from_auth=True,
+    )
+    def complete_two_factor(
+        self, data: JSONBody[TwoFactorSignIn], login_service: NamedDependency[LoginService]
+    ) -> TokenPair:
+        """Complete a sign-in with the challenge `POST /auth/login` answered and a code from the authenticator app, or
+        a recovery code (each works once). A wrong code is 401 and counts toward the lockout; the challenge works
+        until it expires. An unknown, used or expired challenge is 401: sign in again."""
+        return login_service.complete_two_factor(data.challenge, data.code)
 
     @post(
         "/refresh",

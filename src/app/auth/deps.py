@@ -16,8 +16,9 @@ from app.auth.access_tokens import AccessToken, AccessTokenIssuer
 from app.auth.bearer import BearerAuthenticator
 from app.auth.login import LoginService
 from app.auth.service import AuthService
+from app.auth.two_factor import TwoFactorService
 from app.core.origin import request_origin
-from app.core.security import PasswordHashing
+from app.core.security import PasswordHashing, SecretSealing
 from app.core.settings import Settings
 from app.core.task_queue import TaskQueue
 from app.users.schemas import UserResponse
@@ -30,6 +31,7 @@ __all__ = (
     "provide_caller",
     "provide_current_session_id",
     "provide_optional_caller",
+    "two_factor_service_provider",
 )
 
 
@@ -42,11 +44,22 @@ def auth_service_provider(access_tokens: AccessTokenIssuer, refresh_lifetime: ti
     return Provide(provide_auth_service, sync_to_thread=False)
 
 
+def two_factor_service_provider(sealing: SecretSealing, settings: Settings) -> Provide:
+    """The request's ``TwoFactorService`` on top of its ``UserService``, its one dependency."""
+
+    def provide_two_factor_service(users_service: NamedDependency[UserService]) -> TwoFactorService:
+        return TwoFactorService(users_service, sealing, settings)
+
+    return Provide(provide_two_factor_service, sync_to_thread=False)
+
+
 def login_service_provider(
+    settings: Settings,
+    *,
     passwords: PasswordHashing,
+    sealing: SecretSealing,
     access_tokens: AccessTokenIssuer,
     refresh_lifetime: timedelta,
-    settings: Settings,
     task_queue: TaskQueue,
 ) -> Provide:
     """The request's ``LoginService``; like every service provider, its one dependency is the session."""
@@ -54,7 +67,14 @@ def login_service_provider(
     def provide_login_service(db_session: NamedDependency[Session], request: Request[Any, Any, Any]) -> LoginService:
         origin = request_origin(request, settings.trusted_proxy_hops)
         return LoginService(
-            db_session, passwords, access_tokens, refresh_lifetime, settings, origin=origin, task_queue=task_queue
+            db_session,
+            passwords,
+            access_tokens,
+            refresh_lifetime,
+            settings,
+            sealing=sealing,
+            origin=origin,
+            task_queue=task_queue,
         )
 
     return Provide(provide_login_service, sync_to_thread=False)

@@ -1,5 +1,5 @@
-"""The auth tables: sessions, their refresh tokens, and one-time tokens; tokens are kept only as hashes until cleanup
-deletes them."""
+"""The auth tables: sessions, their refresh tokens, one-time tokens, sign-in throttles and two-factor sign-in; tokens
+and recovery codes are kept only as hashes, TOTP secrets only sealed."""
 
 from __future__ import annotations
 
@@ -9,12 +9,20 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.origin import IP_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 
-__all__ = ("LoginSession", "OneTimeToken", "RefreshToken", "SignInThrottle", "TokenPurpose")
+__all__ = (
+    "LoginSession",
+    "OneTimeToken",
+    "RecoveryCode",
+    "RefreshToken",
+    "SignInThrottle",
+    "TokenPurpose",
+    "TwoFactor",
+)
 
 
 class LoginSession(UUIDv7Base):
@@ -59,6 +67,8 @@ class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105  (a purpose, not a secret)
     CHANGE_EMAIL = "change_email"
+    # Not mailed: the answer to a right password of an account with two-factor sign-in, spent with its code.
+    SIGN_IN_CHALLENGE = "sign_in_challenge"
 
 
 class OneTimeToken(UUIDv7Base):
@@ -89,3 +99,33 @@ class SignInThrottle(UUIDv7Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class TwoFactor(UUIDv7Base):
+    """An account's TOTP (RFC 6238) authenticator: ``sealed_secret`` is the shared secret encrypted with the app's
+    two-factor key (``app.core.security.SecretSealing``). Sign-in asks for a code only once ``enabled_at`` is set,
+    which a first right code does; until then the row is an enrolment waiting for that code.
+
+    ``last_used_step`` is the time step (``unix time // 30``) of the newest code accepted: a code is accepted only for a
+    later step, so no code works twice.
+    """
+
+    __tablename__ = "two_factor"
+
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    sealed_secret: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    enabled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RecoveryCode(UUIDv7Base):
+    """One single-use recovery code of an account's two-factor sign-in, kept only as a SHA-256 hash (it carries 80
+    random bits); ``used_at`` marks it spent."""
+
+    __tablename__ = "recovery_code"
+
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.auth.models import OneTimeToken, TokenPurpose
 from app.core.errors import BadRequestError
@@ -75,6 +75,18 @@ class OneTimeTokenService(SQLAlchemySyncRepositoryService[OneTimeToken]):
         if spent is None:
             raise BadRequestError(INVALID_ONE_TIME_TOKEN)
         return SpentToken(spent.user_id, spent.new_email)
+
+    def holder(self, raw_token: str, purpose: TokenPurpose) -> uuid.UUID | None:
+        """Whose unspent, unexpired token of ``purpose`` ``raw_token`` is, without spending it; None if it is none."""
+        user_id: uuid.UUID | None = self.repository.rows(
+            select(OneTimeToken.user_id).where(
+                OneTimeToken.token_hash == hash_opaque_token(raw_token),
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+                OneTimeToken.expires_at > datetime.now(UTC),
+            )
+        ).scalar_one_or_none()
+        return user_id
 
     def revoke(self, user_id: uuid.UUID, *purposes: TokenPurpose) -> None:
         """Mark the user's unused tokens of these purposes (all purposes if none given) as used."""

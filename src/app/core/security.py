@@ -1,9 +1,11 @@
-"""Password hashing with argon2id and opaque one-time/refresh token helpers."""
+"""Password hashing with argon2id, opaque one-time/refresh token helpers, and sealing of secrets kept at rest."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -14,13 +16,22 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+from nacl.exceptions import CryptoError
+from nacl.secret import SecretBox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from app.core.settings import Settings
 
-__all__ = ("PasswordHashing", "generate_opaque_token", "hash_opaque_token", "minimum_duration")
+__all__ = (
+    "PasswordHashing",
+    "SecretSealing",
+    "UnsealableSecretError",
+    "generate_opaque_token",
+    "hash_opaque_token",
+    "minimum_duration",
+)
 
 OPAQUE_TOKEN_BYTES = 32
 HASHING_NICENESS = 10
@@ -70,6 +81,42 @@ class PasswordHashing:
 
     def needs_rehash(self, hashed: str) -> bool:
         return self._hasher.check_needs_rehash(hashed)
+
+
+class UnsealableSecretError(Exception):
+    """A sealed secret does not open with the app's key: it was sealed with another key, or altered."""
+
+
+class SecretSealing:
+    """Encrypts and authenticates the secrets the app must read back (TOTP secrets), with XSalsa20-Poly1305
+    (libsodium's secretbox, through PyNaCl).
+
+    The key is derived from ``TWO_FACTOR_KEY``, or from ``SECRET_KEY`` when that is unset, by HMAC-SHA256 under a label
+    of its own, so it is never the key that signs tokens.
+    """
+
+    __slots__ = ("_box",)
+
+    LABEL = b"inkwell: two-factor secrets at rest"
+
+    def __init__(self, settings: Settings) -> None:
+        material = (settings.two_factor_key or settings.secret_key).encode()
+        self._box = SecretBox(hmac.new(material, self.LABEL, hashlib.sha256).digest())
+
+    def seal(self, secret: str) -> str:
+        """``secret`` encrypted under a fresh random nonce, as URL-safe base64."""
+        return base64.urlsafe_b64encode(bytes(self._box.encrypt(secret.encode()))).decode("ascii")
+
+    def open(self, sealed: str) -> str:
+        """The secret ``sealed`` holds.
+
+        Raises:
+            UnsealableSecretError: it was sealed with another key, or altered.
+        """
+        try:
+            return self._box.decrypt(base64.urlsafe_b64decode(sealed)).decode()
+        except (CryptoError, ValueError) as exc:
+            raise UnsealableSecretError(str(exc)) from None
 
 
 def generate_opaque_token() -> str:

@@ -66,6 +66,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     database_echo: bool = False
 
     secret_key: str = ""
+    # The key TOTP secrets are encrypted with (derived from SECRET_KEY when unset); set it to keep two-factor sign-in
+    # working across a rotation of SECRET_KEY (set it to the old SECRET_KEY before rotating).
+    two_factor_key: str | None = None
+    # How long the challenge a right password gets, when the account has two-factor sign-in, waits for its code.
+    two_factor_challenge_seconds: PositiveInt = 300
     access_token_expire_minutes: PositiveInt = 30
     refresh_token_expire_days: PositiveInt = 7
 
@@ -225,6 +230,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     _check_smtp_url(settings.smtp_url)
     _check_redis_url(settings.redis_url)
     _check_metrics_credentials(settings)
+    _check_two_factor_key(settings.two_factor_key)
     return _checked_secret_key(settings)
 
 
@@ -276,6 +282,13 @@ def _check_metrics_credentials(settings: Settings) -> None:
         if not (user and colon and password):
             raise SettingsError("invalid setting METRICS_BASIC_AUTH: expected user:password")
         _check_metrics_secret_length("METRICS_BASIC_AUTH's password", password, production=settings.is_production)
+
+
+def _check_two_factor_key(key: str | None) -> None:
+    if key is not None and len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise SettingsError(
+            f"invalid setting TWO_FACTOR_KEY: use at least {MIN_SECRET_KEY_BYTES} bytes or leave it unset"
+        )
 
 
 def _checked_secret_key(settings: Settings) -> Settings:

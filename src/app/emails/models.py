@@ -26,6 +26,9 @@ class EmailKind(StrEnum):
     SESSION_ENDED = "session_ended"
     CONFIRM_EMAIL_CHANGE = "confirm_email_change"
     EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    RECOVERY_CODE_USED = "recovery_code_used"
 
 
 class EmailStatus(StrEnum):

@@ -28,6 +28,9 @@ SUBJECTS = {
     EmailKind.SESSION_ENDED: "A session of your {project} account was ended",
     EmailKind.CONFIRM_EMAIL_CHANGE: "Confirm your new email address for {project}",
     EmailKind.EMAIL_CHANGE_REQUESTED: "A change of your {project} account's email address was requested",
+    EmailKind.TWO_FACTOR_ENABLED: "Two-factor sign-in is on for your {project} account",
+    EmailKind.TWO_FACTOR_DISABLED: "Two-factor sign-in is off for your {project} account",
+    EmailKind.RECOVERY_CODE_USED: "A recovery code was used to sign in to your {project} account",
 }
 # The page of the frontend each email links to; the token travels in the query string.
 LINK_PATHS = {

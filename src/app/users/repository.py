@@ -49,9 +49,9 @@ _ACCOUNT_BY_ID = _ACCOUNT.where(User.id == bindparam("user_id"))
 ACTIVE_ACCOUNT_BY_ID: Select[Any] = _ACCOUNT_BY_ID.where(ACTIVE)
 """The active account ``user_id``, as :meth:`UserRepository.read_account_by` reads it; a domain that narrows it with a
 criterion of its own (a session that must be live) builds that statement once, from this one."""
-_SIGN_IN_BY_EMAIL = select(User.id, User.hashed_password, User.email, User.first_name, User.last_name).where(
-    User.email == bindparam("email"), ACTIVE
-)
+_SIGN_IN = select(User.id, User.hashed_password, User.email, User.first_name, User.last_name).where(ACTIVE)
+_SIGN_IN_BY_EMAIL = _SIGN_IN.where(User.email == bindparam("email"))
+_SIGN_IN_BY_ID = _SIGN_IN.where(User.id == bindparam("user_id"))
 _NEWEST_FIRST = OrderBy(field_name="created_at", sort_order="desc")
 SEARCHED_FIELDS = {"email", "first_name", "last_name"}
 
@@ -121,7 +121,14 @@ class UserRepository(Repository[User]):
 
     def read_sign_in(self, email: str) -> SignInRecord | None:
         """The id and password hash of the active account with this (normalised) address."""
-        row = self.rows(_SIGN_IN_BY_EMAIL, {"email": email}).one_or_none()
+        return self._sign_in_record(self.rows(_SIGN_IN_BY_EMAIL, {"email": email}).one_or_none())
+
+    def read_sign_in_of(self, user_id: uuid.UUID) -> SignInRecord | None:
+        """The same of the active account ``user_id`` (a sign-in that has passed its password)."""
+        return self._sign_in_record(self.rows(_SIGN_IN_BY_ID, {"user_id": user_id}).one_or_none())
+
+    @staticmethod
+    def _sign_in_record(row: Row[Any] | None) -> SignInRecord | None:
         if row is None:
             return None
         return SignInRecord(row.id, row.hashed_password, row.email, full_name(row.first_name, row.last_name, row.email))
