@@ -8,6 +8,7 @@ from advanced_alchemy.base import metadata_registry
 from alembic import context
 
 import app.models  # noqa: F401  (registers every table on the metadata)
+from app.core.migration_types import compare_column_types
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig
@@ -18,7 +19,7 @@ config = cast("AlembicCommandConfig", context.config)
 def _configure(**kwargs: object) -> None:
     context.configure(
         target_metadata=metadata_registry.get(config.bind_key),
-        compare_type=config.compare_type,
+        compare_type=compare_column_types if config.compare_type else False,
         version_table=config.version_table_name,
         version_table_schema=config.version_table_schema,
         render_as_batch=config.render_as_batch,

@@ -1,4 +1,5 @@
-"""Alembic migrations: head on an empty PostgreSQL database matches the models exactly, and downgrades cleanly."""
+"""Alembic migrations: head on an empty database (SQLite and PostgreSQL) matches the models exactly, and downgrades
+cleanly; data migrations keep what is stored."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from advanced_alchemy.alembic.commands import AlembicCommands
 from advanced_alchemy.base import metadata_registry
-from advanced_alchemy.types import GUID, DateTimeUTC
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Boolean, String, column, inspect, select, table
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 import app.models  # noqa: F401  (fills the metadata)
 from app.auth.models import LoginSession, RefreshToken
 from app.core.database import build_engine, build_sqlalchemy_config
+from app.core.migration_types import compare_column_types
 from tests.conftest import DATABASE_PREFIX, _postgres_database, make_settings
 
 
@@ -29,14 +31,19 @@ def empty_postgres(worker_id_suffix: str) -> str:
     return _postgres_database(f"{DATABASE_PREFIX}_migrations{worker_id_suffix}")
 
 
-def test_upgrade_head_has_no_drift_and_downgrade_base_works(empty_postgres: str) -> None:
-    settings = make_settings(empty_postgres)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, empty_postgres: str) -> str:
+    return f"sqlite:///{tmp_path / 'migrated.sqlite3'}" if request.param == "sqlite" else empty_postgres
+
+
+def test_upgrade_head_has_no_drift_and_downgrade_base_works(empty_database: str) -> None:
+    settings = make_settings(empty_database)
     engine = build_engine(settings)
     commands = AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine))
     try:
         commands.upgrade("head")
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": compare_column_types})
             assert compare_metadata(context, metadata_registry.get(None)) == []
         commands.check()
         commands.downgrade("base")
@@ -72,11 +79,6 @@ def test_litestar_cli_upgrades_sqlite(tmp_path: Path, repo_root: Path) -> None:
 
 LOGIN_SESSIONS_REVISION = "09934040a717"
 BEFORE_LOGIN_SESSIONS = "a088390cc3f6"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path, empty_postgres: str) -> str:
-    return f"sqlite:///{tmp_path / 'migrated.sqlite3'}" if request.param == "sqlite" else empty_postgres
 
 
 def test_refresh_token_families_become_sessions_and_back(empty_database: str) -> None:
@@ -164,5 +166,35 @@ def test_stored_addresses_get_their_one_spelling_unless_another_account_has_it(e
             stored = set(connection.execute(select(users.c.email)).scalars())
         # The full-width bob would be bob: both stay as they were, for an operator to settle.
         assert stored == {"ada@example.com", "grace@xn--bcher-kva.example", *typed[2:]}
+    finally:
+        engine.dispose()
+
+
+EMAIL_CHANGE_BY_LINK = "5c3e8d1f7a20"
+BEFORE_EMAIL_CHANGE_BY_LINK = "2610728e6f85"
+
+
+def test_recorded_email_changes_become_confirmed_ones_and_back(empty_database: str) -> None:
+    settings = make_settings(empty_database)
+    engine = build_engine(settings)
+    commands = AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine))
+    events = table("security_event", column("id", GUID()), column("occurred_at", DateTimeUTC(timezone=True)),
+                   column("kind", String), column("detail", JsonB))  # fmt: skip
+    try:
+        commands.upgrade(BEFORE_EMAIL_CHANGE_BY_LINK)
+        with engine.begin() as connection:
+            connection.execute(events.insert(), [
+                {"id": uuid.uuid4(), "occurred_at": datetime.now(UTC), "kind": kind, "detail": {}}
+                for kind in ("email_changed", "password_changed")
+            ])  # fmt: skip
+        commands.upgrade(EMAIL_CHANGE_BY_LINK)
+        with engine.connect() as connection:
+            assert sorted(connection.execute(select(events.c.kind)).scalars()) == [
+                "email_change_confirmed",
+                "password_changed",
+            ]
+        commands.downgrade(BEFORE_EMAIL_CHANGE_BY_LINK)
+        with engine.connect() as connection:
+            assert sorted(connection.execute(select(events.c.kind)).scalars()) == ["email_changed", "password_changed"]
     finally:
         engine.dispose()

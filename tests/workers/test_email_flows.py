@@ -135,3 +135,21 @@ def test_two_factor_sign_in_mails_its_notices(
     assert client.post(f"{API}/auth/login/two-factor", json=second_step).status_code == 200
     notice = smtp_server.wait_for_email(actor.email, "recovery code was used")
     assert "9 of your recovery codes are left" in text_of(notice)
+
+
+def test_sign_in_notices_reach_the_owner(
+    client: TestClient[Litestar], accounts: Accounts, smtp_server: SMTPServer, worker: Celery
+) -> None:
+    admin, actor = accounts.superuser(), accounts.user()
+    phone = {"User-Agent": "InkwellPhone/2.1"}
+    signed_in = client.post(LOGIN, data={"username": actor.email, "password": actor.password}, headers=phone)
+    assert signed_in.status_code == 200
+    new_sign_in = smtp_server.wait_for_email(actor.email, "new sign-in")
+    assert "InkwellPhone/2.1" in text_of(new_sign_in)
+
+    sessions = client.get(f"{API}/users/{actor.id}/sessions", headers=admin.headers).json()["items"]
+    (phone_session,) = [session for session in sessions if session["user_agent"] == "InkwellPhone/2.1"]
+    path = f"{API}/users/{actor.id}/sessions/{phone_session['id']}"
+    assert client.delete(path, headers=admin.headers).status_code == 204
+    ended = smtp_server.wait_for_email(actor.email, "session of your")
+    assert "InkwellPhone/2.1" in text_of(ended)
