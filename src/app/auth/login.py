@@ -109,7 +109,7 @@ class LoginService:
         self.access_tokens = access_tokens
         self.refresh_lifetime = refresh_lifetime
 
-    def login(self, email: str, password: str, *, challenge_allowed: bool = True) -> TokenPair | TwoFactorChallenge:
+    def login(self, email: str, password: str, *, challenge_allowed: bool) -> TokenPair | TwoFactorChallenge:
         """Open a session for the account with these credentials, or, if it has two-factor sign-in, answer with a
         challenge for :meth:`complete_two_factor`.
 
