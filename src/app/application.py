@@ -37,6 +37,7 @@ from app.core.metrics import HttpMetrics
 from app.core.openapi import build_openapi_config
 from app.core.rate_limit import STATE_KEY as RATE_LIMITER_KEY
 from app.core.rate_limit import RateLimiter
+from app.core.routes import answer_options_with_every_method
 from app.core.security import PasswordHashing, SecretSealing
 from app.core.settings import Settings, get_settings
 from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
@@ -176,5 +177,6 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
         logging_config=build_logging_config(debug=settings.debug),
         debug=settings.debug,
     )
+    answer_options_with_every_method(app)
     app.asgi_handler = edge_middleware(app.asgi_handler, headers=security_headers(settings), metrics=http_metrics)
     return app

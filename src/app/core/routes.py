@@ -13,13 +13,38 @@ and a decorated handler keeps its type.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import litestar
+from litestar.routes import HTTPRoute
 
-__all__ = ("delete", "get", "patch", "post", "put")
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+__all__ = ("answer_options_with_every_method", "delete", "get", "patch", "post", "put")
 
 delete = partial(litestar.delete, sync_to_thread=True)
 get = partial(litestar.get, sync_to_thread=True)
 patch = partial(litestar.patch, sync_to_thread=True)
 post = partial(litestar.post, sync_to_thread=True)
 put = partial(litestar.put, sync_to_thread=True)
+
+
+def answer_options_with_every_method(app: Litestar) -> None:
+    """Give every path an automatic ``OPTIONS`` handler whose ``Allow`` lists all of the path's methods.
+
+    Litestar 2 builds a path's route again for each further handler registered on it, and keeps the ``OPTIONS``
+    handler made for the first one, which answers with that first route's methods only (litestar#4169, fixed in
+    Litestar 3). Its replacement is made by the finished route, the same way, with the same owner (so the same guards).
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        stale, _ = route.route_handler_map["OPTIONS"]
+        if stale.include_in_schema is not False:
+            continue  # an OPTIONS handler of the app's own, not Litestar's
+        fresh = route.create_options_handler(route.path)
+        fresh.owner = stale.owner
+        fresh.on_registration(app)
+        route.route_handlers = [fresh if handler is stale else handler for handler in route.route_handlers]
+        route.route_handler_map["OPTIONS"] = (fresh, fresh.create_kwargs_model(path_parameters=route.path_parameters))
