@@ -140,3 +140,41 @@ def test_options_allows_exactly_the_documented_methods(client: TestClient[Litest
         documented[path] = sorted({method.upper() for method in item if method != "parameters"} | {"OPTIONS"})
     assert answered == documented
     assert answered[f"{API}/posts"] == ["GET", "OPTIONS", "POST"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/posts", {"title": "T", "content": "C", "is_published": 0}, "is_published"),
+        ("/posts", {"title": 7, "content": "C"}, "title"),
+        ("/users/me", {"first_name": 5}, "first_name"),
+        ("/auth/two-factor", {"password": ["not", "a", "string"]}, "password"),
+    ],
+)
+def test_a_body_value_the_schema_refuses_is_refused_not_coerced(
+    client: TestClient[Litestar], accounts: Accounts, path: str, body: dict[str, object], key: str
+) -> None:
+    actor = accounts.user()
+    method = "PATCH" if path == "/users/me" else "POST"
+    response = client.request(method, f"{API}{path}", json=body, headers=actor.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["extra"] == [
+        {"message": response.json()["extra"][0]["message"], "key": key, "source": "body"}
+    ]
+    assert response.json()["extra"][0]["message"].startswith("Expected `")
+
+
+def test_a_retry_window_must_be_a_timestamp_not_a_number(client: TestClient[Litestar], accounts: Accounts) -> None:
+    admin = accounts.superuser()
+    response = client.post(f"{API}/ops/emails/retry", json={"failed_since": 0}, headers=admin.headers)
+    assert response.status_code == 422
+    assert response.json()["extra"][0]["key"] == "failed_since"
+
+
+def test_a_page_number_past_any_depth_is_422_not_a_server_error(
+    client: TestClient[Litestar], accounts: Accounts
+) -> None:
+    actor = accounts.user()
+    response = client.get(f"{API}/auth/events", params={"page": 2**61}, headers=actor.headers)
+    assert response.status_code == 422
+    assert client.get(f"{API}/posts", params={"page": 1_000_000}).status_code == 200

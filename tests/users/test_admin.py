@@ -98,3 +98,17 @@ def test_malformed_user_id_is_422(client: TestClient[Litestar], accounts: Accoun
     response = client.get(f"{USERS}/not-a-uuid", headers=admin.headers)
     assert response.status_code == 422
     assert response.json()["extra"][0]["key"] == "user_id"
+
+
+def test_a_superuser_cannot_demote_or_deactivate_themselves(client: TestClient[Litestar], accounts: Accounts) -> None:
+    admin, other_admin = accounts.superuser(), accounts.superuser()
+    own = f"{USERS}/{admin.id}"
+    for change in ({"is_superuser": False}, {"is_active": False}, {"is_superuser": False, "first_name": "Ex"}):
+        refused = client.patch(own, headers=admin.headers, json=change)
+        assert refused.status_code == 403, change
+    me = client.get(f"{API}/users/me", headers=admin.headers).json()
+    assert (me["is_superuser"], me["is_active"], me["first_name"]) == (True, True, None)
+    assert client.patch(own, headers=admin.headers, json={"is_superuser": True, "first_name": "Ada"}).status_code == 200
+    # Another superuser can.
+    demoted = client.patch(own, headers=other_admin.headers, json={"is_superuser": False})
+    assert (demoted.status_code, demoted.json()["is_superuser"]) == (200, False)

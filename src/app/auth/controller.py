@@ -33,6 +33,7 @@ from app.auth.service import AuthService
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, PUBLIC, errors, with_request_body
 from app.core.rate_limit import rate_limited
 from app.core.routes import post
+from app.core.schemas import NO_NUL
 from app.core.security import minimum_duration
 from app.core.settings import Settings
 from app.users.schemas import UserRegistration, UserResponse
@@ -49,8 +50,10 @@ _LOGIN_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
     required=["username", "password"],
     properties={
-        "username": Schema(type=OpenAPIType.STRING, max_length=320, description="the account's email"),
-        "password": Schema(type=OpenAPIType.STRING, max_length=128, format="password"),  # type: ignore[arg-type]
+        "username": Schema(
+            type=OpenAPIType.STRING, min_length=1, max_length=320, pattern=NO_NUL, description="the account's email"
+        ),
+        "password": Schema(type=OpenAPIType.STRING, min_length=1, max_length=128, format="password"),  # type: ignore[arg-type]
     },
 )
 LOGIN_REQUEST_BODY = RequestBody(

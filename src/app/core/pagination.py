@@ -10,13 +10,15 @@ import msgspec
 from advanced_alchemy.filters import LimitOffset
 from litestar.params import QueryParameter
 
-__all__ = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageNumber", "PageRequest", "PageSize")
+__all__ = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_NUMBER", "MAX_PAGE_SIZE", "Page", "PageNumber", "PageRequest", "PageSize")
 
 T = TypeVar("T")
 U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Far deeper than anyone pages by number; it keeps every offset inside the databases' 64-bit integers.
+MAX_PAGE_NUMBER = 1_000_000
 
 
 class PageRequest(msgspec.Struct, frozen=True):
@@ -69,5 +71,5 @@ class Page(msgspec.Struct, Generic[T]):
 # The ``page`` and ``size`` query parameters of every listing. Handler parameters rather than a dependency: Litestar
 # resolves two or more dependencies of one handler concurrently, in an anyio task group per request, which cost a
 # listing more than building its page of rows.
-PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_NUMBER, description="1-based page number")]
 PageSize = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="items per page")]

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import litestar
 from litestar.routes import HTTPRoute
 
+from app.core.strict_body import reject_coerced_body
+
 if TYPE_CHECKING:
     from litestar import Litestar
 
@@ -25,9 +27,10 @@ __all__ = ("answer_options_with_every_method", "delete", "get", "patch", "post",
 
 delete = partial(litestar.delete, sync_to_thread=True)
 get = partial(litestar.get, sync_to_thread=True)
-patch = partial(litestar.patch, sync_to_thread=True)
-post = partial(litestar.post, sync_to_thread=True)
-put = partial(litestar.put, sync_to_thread=True)
+# Handlers that may take a body check it strictly first (app.core.strict_body).
+patch = partial(litestar.patch, sync_to_thread=True, before_request=reject_coerced_body)
+post = partial(litestar.post, sync_to_thread=True, before_request=reject_coerced_body)
+put = partial(litestar.put, sync_to_thread=True, before_request=reject_coerced_body)
 
 
 def answer_options_with_every_method(app: Litestar) -> None:

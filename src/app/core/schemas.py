@@ -6,17 +6,22 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ("NO_NUL", "Email", "Name", "Password")
+__all__ = ("EMAIL_PATTERN", "NO_NUL", "Email", "Name", "Password")
 
 # Text stored in the database may not contain NUL: PostgreSQL rejects it, so it is refused at the door (422).
 NO_NUL = r"^[^\x00]*$"
+
+# Whitespace spelled out: ``\s`` means other characters in Python's regular expressions than in JSON Schema's
+# (ECMA-262), and clients validate against the document with the latter.
+_SPACE = r" \t\n\r\f\v"
+EMAIL_PATTERN = rf"^[{_SPACE}]*[^@{_SPACE}\x00]+@[^@{_SPACE}\x00]+\.[^@{_SPACE}\x00]+[{_SPACE}]*$"
 
 Email = Annotated[
     str,
     msgspec.Meta(
         min_length=3,
         max_length=320,
-        pattern=r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$",
+        pattern=EMAIL_PATTERN,
         description="an email address; stored in one spelling: NFKC, trimmed, lower-cased, IDNA ASCII domain",
         examples=["ada@example.com"],
     ),

@@ -193,7 +193,7 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
 
         Raises:
             NotFoundError: no such account.
-            ForbiddenError: a non-superuser tried to change a flag.
+            ForbiddenError: a non-superuser tried to change a flag, or a superuser to demote or deactivate themselves.
             BadRequestError: a new password or email of one's own without the right ``current_password``.
             ConflictError: the new email belongs to another account.
         """
@@ -201,6 +201,9 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         current_password = fields.pop("current_password", None)
         if PRIVILEGED_FIELDS & fields.keys() and not caller.is_superuser:
             raise ForbiddenError("Only a superuser may change is_active, is_superuser or is_verified")
+        if caller.id == user_id and False in (fields.get("is_superuser"), fields.get("is_active")):
+            # Another superuser can; one alone could otherwise leave the service with no one to administer it.
+            raise ForbiddenError("A superuser cannot take away their own superuser flag or deactivate themselves")
         user = self._get_for_change(user_id)
         new_email = normalise_email(fields.pop("email", user.email))
         new_password = fields.pop("password", None)
