@@ -8,6 +8,7 @@ that needs coercing is a 422 naming the field. Malformed JSON is left to Litesta
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ("reject_coerced_body",)
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _BODY_TYPES: dict[HTTPRouteHandler, type[Any] | None] = {}
 
 
@@ -44,9 +46,10 @@ async def reject_coerced_body(request: Request[Any, Any, Any]) -> None:
         msgspec.json.decode(await request.body(), type=body_type)
     except msgspec.ValidationError as exc:
         message, _, location = str(exc).partition(" - at `$")
-        problem: dict[str, str] = {"message": message, "source": "body"}
-        if location.startswith("."):
-            problem["key"] = location.removeprefix(".").rstrip("`")
+        path = [location.removeprefix(".").rstrip("`")] if location.startswith(".") else []
+        if missing := _MISSING_FIELD.search(message):
+            path.append(missing.group(1))
+        problem = {"message": message, "source": "body"} | ({"key": ".".join(path)} if path else {})
         raise ValidationException(
             f"Validation failed for {request.method} {request.url.path}", extra=[problem]
         ) from None

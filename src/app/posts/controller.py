@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import OPTIONAL_CALLER
+from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import delete, get, patch, post
@@ -60,7 +61,9 @@ class PostController(Controller):
     @get(
         "/{post_id:str}",
         operation_id="getPost",
-        responses=errors(*AUTHENTICATED_ERRORS, 404, 422),
+        responses={**NOT_MODIFIED, **errors(*AUTHENTICATED_ERRORS, 404, 422)},
+        response_class=TaggedResponse,
+        response_headers=TAG_HEADERS,
         security=OPTIONAL_BEARER,
         name=GET_POST_ROUTE,
         exclude_from_auth=True,

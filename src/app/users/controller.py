@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.core.caller import requires_superuser
+from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import delete, get, patch, post, put
@@ -37,7 +38,14 @@ class UserController(Controller):
     dependencies = {"profiles_service": Provide(provide_profiles_service, sync_to_thread=False)}
 
     # No thread: the account was read by authentication, so nothing here blocks.
-    @get("/me", operation_id="getMe", responses=errors(*AUTHENTICATED_ERRORS), sync_to_thread=False)
+    @get(
+        "/me",
+        operation_id="getMe",
+        responses={**NOT_MODIFIED, **errors(*AUTHENTICATED_ERRORS)},
+        response_class=TaggedResponse,
+        response_headers=TAG_HEADERS,
+        sync_to_thread=False,
+    )
     def get_me(self, caller: NamedDependency[UserResponse]) -> UserResponse:
         """The caller's own account."""
         return caller
@@ -60,7 +68,14 @@ class UserController(Controller):
         users_service.delete_account(caller.id, caller=caller)
 
     # No thread: the profile was read with the account by authentication.
-    @get("/me/profile", operation_id="getMyProfile", responses=errors(*AUTHENTICATED_ERRORS, 404), sync_to_thread=False)
+    @get(
+        "/me/profile",
+        operation_id="getMyProfile",
+        responses={**NOT_MODIFIED, **errors(*AUTHENTICATED_ERRORS, 404)},
+        response_class=TaggedResponse,
+        response_headers=TAG_HEADERS,
+        sync_to_thread=False,
+    )
     def get_my_profile(self, caller: NamedDependency[UserResponse]) -> ProfileResponse:
         """The caller's profile; 404 until one is created."""
         return ProfileService.of(caller)
@@ -116,7 +131,9 @@ class UserController(Controller):
     @get(
         "/{user_id:str}",
         operation_id="getUser",
-        responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        responses={**NOT_MODIFIED, **errors(*RESTRICTED_ERRORS, 404, 422)},
+        response_class=TaggedResponse,
+        response_headers=TAG_HEADERS,
         guards=[requires_self_or_superuser],
     )
     def get_user(self, user_id: FromPath[UUID], users_service: NamedDependency[UserService]) -> UserResponse:
