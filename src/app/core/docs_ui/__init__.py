@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 __all__ = ("ASSETS_PATH", "DOCS_PATH", "build_docs_router", "render_plugins")
 
 DOCS_PATH = "/schema"
-"""Where the docs pages and the OpenAPI document are served; public (``app.auth.bearer.PUBLIC_PATHS``)."""
+"""Where the docs pages, their assets and the OpenAPI document are served; public (``app.auth.bearer.PUBLIC_PATHS``)."""
 ASSETS_PATH = f"{DOCS_PATH}/assets"
 """Where the files of ``assets/`` are served, under the docs so they are as public as the pages."""
 _ASSETS_DIR = Path(__file__).with_name("assets")
