@@ -10,6 +10,7 @@ from litestar.security.jwt import JWTAuth
 
 from app.auth.access_tokens import ACCESS_TOKEN_TYPE, ALGORITHM, REQUIRED_CLAIMS, AccessToken
 from app.auth.sessions import LIVE_SESSION_OF_ACCOUNT
+from app.core.docs_ui import DOCS_PATH
 from app.users.repository import ACTIVE_ACCOUNT_BY_ID, UserRepository
 from app.users.schemas import UserResponse
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ("BearerAuthenticator", "build_jwt_auth")
 
 # /metrics is not public, but its credential is its own (app.ops.guards): a bearer token there is no JWT.
-PUBLIC_PATHS = ["^/schema", "^/health", "^/metrics"]
+PUBLIC_PATHS = [f"^{DOCS_PATH}", "^/health", "^/metrics"]
 
 _ACCOUNT_IN_LIVE_SESSION = ACTIVE_ACCOUNT_BY_ID.where(LIVE_SESSION_OF_ACCOUNT)
 

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Operation, SecurityRequirement
 from msgspec import UNSET, UnsetType
+
+from app.core.docs_ui import DOCS_PATH, build_docs_router, render_plugins
 
 if TYPE_CHECKING:
     from litestar.openapi.spec import RequestBody
@@ -44,8 +45,10 @@ def build_openapi_config(settings: Settings) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=settings.project_name,
         version=settings.version,
-        path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        # The router decides where the pages are served; the path is still what the Litestar CLI shows and filters on.
+        path=DOCS_PATH,
+        render_plugins=render_plugins(),
+        openapi_router=build_docs_router(),
     )
 
 
