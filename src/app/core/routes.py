@@ -6,6 +6,9 @@ controller- or router-level ``sync_to_thread``, so the default lives here. A han
 authentication already loaded passes ``sync_to_thread=False``, and says why. Async handlers keep Litestar's own
 decorators: ``sync_to_thread`` on an async handler is a warning.
 
+Their operations are :class:`~app.core.openapi.DocumentedOperation`, which drops the ``400`` Litestar documents by
+itself (``operation_class``, too, exists only per handler).
+
 Each is a :func:`functools.partial` of Litestar's decorator, so mypy checks its arguments against Litestar's signature
 and a decorated handler keeps its type.
 """
@@ -16,10 +19,12 @@ from functools import partial
 
 import litestar
 
+from app.core.openapi import DocumentedOperation
+
 __all__ = ("delete", "get", "patch", "post", "put")
 
-delete = partial(litestar.delete, sync_to_thread=True)
-get = partial(litestar.get, sync_to_thread=True)
-patch = partial(litestar.patch, sync_to_thread=True)
-post = partial(litestar.post, sync_to_thread=True)
-put = partial(litestar.put, sync_to_thread=True)
+delete = partial(litestar.delete, sync_to_thread=True, operation_class=DocumentedOperation)
+get = partial(litestar.get, sync_to_thread=True, operation_class=DocumentedOperation)
+patch = partial(litestar.patch, sync_to_thread=True, operation_class=DocumentedOperation)
+post = partial(litestar.post, sync_to_thread=True, operation_class=DocumentedOperation)
+put = partial(litestar.put, sync_to_thread=True, operation_class=DocumentedOperation)
