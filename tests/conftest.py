@@ -198,10 +198,16 @@ def _empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def client(session_client: TestClient[Litestar], migrated: Engine) -> Iterator[TestClient[Litestar]]:
-    """A client on a database emptied after each test."""
-    yield session_client
+def empty_database(migrated: Engine) -> Iterator[Engine]:
+    """The migrated database, emptied after the test (whichever app wrote to it, in process or served)."""
+    yield migrated
     _empty_tables(migrated)
+
+
+@pytest.fixture
+def client(session_client: TestClient[Litestar], empty_database: Engine) -> TestClient[Litestar]:
+    """A client on a database emptied after each test."""
+    return session_client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Operation, SecurityRequirement
+from litestar.openapi.spec import OpenAPIResponse, Operation, SecurityRequirement
 from msgspec import UNSET, UnsetType
 
 from app.core.docs_ui import DOCS_PATH, build_docs_router, render_plugins
@@ -23,6 +23,7 @@ __all__ = (
     "OPTIONAL_BEARER",
     "PUBLIC",
     "RESTRICTED_ERRORS",
+    "DocumentedOperation",
     "ErrorBody",
     "build_openapi_config",
     "errors",
@@ -30,12 +31,30 @@ __all__ = (
 )
 
 
+@dataclass
+class DocumentedOperation(Operation):
+    """An operation that documents a ``400`` only where its handler does (with :func:`errors`).
+
+    Litestar adds a generic ``400`` to every operation with parameters or a body. Here a parameter that fails
+    validation is answered ``422`` (a path that does not match, ``404``), never ``400``, so an operation without a body
+    never answers that ``400``; its ad hoc schema (``extra`` typed ``null | object | array`` without ``items``) also
+    makes openapi-python-client leave that response out of the client it generates, with a warning.
+    """
+
+    def __post_init__(self) -> None:
+        responses = self.responses or {}
+        bad_request = responses.get("400")
+        if isinstance(bad_request, OpenAPIResponse) and bad_request.description != ERROR_DESCRIPTIONS[400]:
+            del responses["400"]
+
+
 def with_request_body(request_body: RequestBody) -> type[Operation]:
     """An Operation class whose request body is ``request_body`` (e.g. one body accepted in two media types)."""
 
     @dataclass
-    class OperationWithBody(Operation):
+    class OperationWithBody(DocumentedOperation):
         def __post_init__(self) -> None:
+            super().__post_init__()
             self.request_body = request_body
 
     return OperationWithBody

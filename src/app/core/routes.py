@@ -6,6 +6,9 @@ controller- or router-level ``sync_to_thread``, so the default lives here. A han
 authentication already loaded passes ``sync_to_thread=False``, and says why. Async handlers keep Litestar's own
 decorators: ``sync_to_thread`` on an async handler is a warning.
 
+Their operations are :class:`~app.core.openapi.DocumentedOperation`, which drops the ``400`` Litestar documents by
+itself (``operation_class``, too, exists only per handler).
+
 Each is a :func:`functools.partial` of Litestar's decorator, so mypy checks its arguments against Litestar's signature
 and a decorated handler keeps its type.
 """
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 import litestar
 from litestar.routes import HTTPRoute
 
+from app.core.openapi import DocumentedOperation
 from app.core.strict_body import reject_coerced_body
 
 if TYPE_CHECKING:
@@ -25,12 +29,18 @@ if TYPE_CHECKING:
 
 __all__ = ("answer_options_with_every_method", "delete", "get", "patch", "post", "put")
 
-delete = partial(litestar.delete, sync_to_thread=True)
-get = partial(litestar.get, sync_to_thread=True)
+delete = partial(litestar.delete, sync_to_thread=True, operation_class=DocumentedOperation)
+get = partial(litestar.get, sync_to_thread=True, operation_class=DocumentedOperation)
 # Handlers that may take a body check it strictly first (app.core.strict_body).
-patch = partial(litestar.patch, sync_to_thread=True, before_request=reject_coerced_body)
-post = partial(litestar.post, sync_to_thread=True, before_request=reject_coerced_body)
-put = partial(litestar.put, sync_to_thread=True, before_request=reject_coerced_body)
+patch = partial(
+    litestar.patch, sync_to_thread=True, operation_class=DocumentedOperation, before_request=reject_coerced_body
+)
+post = partial(
+    litestar.post, sync_to_thread=True, operation_class=DocumentedOperation, before_request=reject_coerced_body
+)
+put = partial(
+    litestar.put, sync_to_thread=True, operation_class=DocumentedOperation, before_request=reject_coerced_body
+)
 
 
 def answer_options_with_every_method(app: Litestar) -> None:
