@@ -1,5 +1,6 @@
-"""Conditional GET for single resources: a strong ``ETag`` that is a digest of the body, and ``304 Not Modified``
-when the client's ``If-None-Match`` names it (RFC 9110, sections 8.8.3 and 13.1.2).
+"""Conditional requests over HTTP: for single resources, a strong ``ETag`` that is a digest of the body and
+``304 Not Modified`` when the client's ``If-None-Match`` names it (RFC 9110, sections 8.8.3 and 13.1.2); for their
+changes, the ``If-Match`` header the services check (``app.core.entity_tags``).
 
 The tag is computed from the bytes sent, so it changes exactly when the representation does (an author's new name
 in a post included), whatever changed it. Handlers opt in with ``response_class=TaggedResponse``.
@@ -7,18 +8,19 @@ in a post included), whatever changed it. Handlers opt in with ``response_class=
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from litestar import Response
 from litestar.datastructures import ResponseHeader
 from litestar.enums import MediaType
 from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter
 from litestar.response.base import ASGIResponse
 from litestar.serialization import get_serializer
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.utils.helpers import get_enum_string_value
+
+from app.core.entity_tags import entity_tag, matches_any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from litestar.datastructures import Cookie
     from litestar.types import TypeEncodersMap
 
-__all__ = ("NOT_MODIFIED", "TAG_HEADERS", "TaggedResponse", "entity_tag", "matches_any")
+__all__ = ("NOT_MODIFIED", "TAG_HEADERS", "IfMatch", "TaggedResponse")
 
 T = TypeVar("T")
 
@@ -56,19 +58,15 @@ NOT_MODIFIED = {
 """The ``304`` of a tagged GET, for its ``responses``."""
 
 
-def entity_tag(body: bytes) -> str:
-    """The strong entity tag of a representation: 128 bits of its SHA-256, quoted."""
-    digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()[:16]).rstrip(b"=").decode("ascii")
-    return f'"{digest}"'
-
-
-def matches_any(header: str | None, tag: str) -> bool:
-    """Whether an ``If-None-Match`` or ``If-Match`` header value names ``tag``: ``*``, or a list of tags compared
-    by their opaque part (a weak ``W/`` prefix is ignored, as ``If-None-Match`` requires)."""
-    if header is None:
-        return False
-    candidates = [candidate.strip() for candidate in header.split(",")]
-    return "*" in candidates or tag in (candidate.removeprefix("W/") for candidate in candidates)
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="the ETag the change is based on: a stale one is 412 and nothing changes",
+    ),
+]
+"""The ``If-Match`` header of a change, for its handler's parameters."""
 
 
 class TaggedResponse(Response[T]):

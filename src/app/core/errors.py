@@ -14,6 +14,7 @@ __all__ = (
     "ConflictError",
     "ForbiddenError",
     "NotFoundError",
+    "PreconditionFailedError",
     "ServiceError",
 )
 
@@ -54,3 +55,9 @@ class ConflictError(ServiceError):
     """The operation clashes with the current state of the data."""
 
     status_code = 409
+
+
+class PreconditionFailedError(ServiceError):
+    """The request's precondition (``If-Match``) does not hold: the resource changed since the client read it."""
+
+    status_code = 412

@@ -85,6 +85,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Authenticated, but not allowed to do this",
     404: "No such resource, or one the caller may not see",
     409: "Conflicts with the current state (e.g. the email is taken)",
+    412: "`If-Match` does not name the resource's current `ETag`: it changed since it was read, and nothing changed",
     413: "The request body is larger than 1 MiB",
     422: "Validation failed; `extra` lists the offending fields",
     429: "Rate limit reached; `Retry-After` gives the seconds to wait",

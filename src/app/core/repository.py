@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from advanced_alchemy.base import ModelProtocol
 from advanced_alchemy.exceptions import wrap_sqlalchemy_exception
 from advanced_alchemy.repository import SQLAlchemySyncRepository
+from sqlalchemy import ColumnElement, select, update
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +27,17 @@ ModelT = TypeVar("ModelT", bound=ModelProtocol)
 
 class Repository(SQLAlchemySyncRepository[ModelT]):
     """advanced-alchemy's sync repository for ``model_type``, with :meth:`rows` for the domain's own statements."""
+
+    def lock(self, *where: ColumnElement[bool]) -> None:
+        """Hold the rows ``where`` selects against other writers until the transaction ends, so what is read next
+        stays what is written: ``FOR UPDATE`` on PostgreSQL; on SQLite, where a write locks the whole database, a
+        write that changes nothing (every column an update would stamp set to itself)."""
+        model: Any = self.model_type
+        if self._dialect.name == "postgresql":
+            self.rows(select(model.id).where(*where).with_for_update())
+            return
+        unchanged = {column.name: column for column in model.__table__.columns if column.onupdate is not None}
+        self.rows(update(model).where(*where).values(id=model.id, **unchanged))
 
     def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> CursorResult[Any]:
         """Execute ``statement`` with ``parameters`` in the session's transaction (or autocommit, for a read),

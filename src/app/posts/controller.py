@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.auth.deps import OPTIONAL_CALLER
-from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, TaggedResponse
+from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, IfMatch, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import delete, get, patch, post
@@ -100,7 +100,7 @@ class PostController(Controller):
     @patch(
         "/{post_id:str}",
         operation_id="updatePost",
-        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404, 412),
     )
     def update_post(
         self,
@@ -108,14 +108,16 @@ class PostController(Controller):
         data: JSONBody[PostUpdate],
         caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
+        if_match: IfMatch = None,
     ) -> PostResponse:
-        """Change a post (author or superuser). Someone else's published post is 403, their draft 404."""
-        return posts_service.update_post(post_id, data, caller)
+        """Change a post (author or superuser). Someone else's published post is 403, their draft 404; a stale
+        `If-Match` is 412."""
+        return posts_service.update_post(post_id, data, caller, if_match=if_match)
 
     @delete(
         "/{post_id:str}",
         operation_id="deletePost",
-        responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        responses=errors(*RESTRICTED_ERRORS, 404, 412, 422),
         status_code=HTTP_204_NO_CONTENT,
     )
     def delete_post(
@@ -123,9 +125,10 @@ class PostController(Controller):
         post_id: FromPath[UUID],
         caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a post (author or superuser), with the same refusals as changing it."""
-        posts_service.delete_post(post_id, caller)
+        posts_service.delete_post(post_id, caller, if_match=if_match)
 
 
 class UserPostsController(Controller):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
+from app.core.entity_tags import check_if_match
 from app.core.errors import ForbiddenError, NotFoundError
 from app.posts.models import Post
 from app.posts.repository import PostRepository
@@ -109,8 +110,23 @@ class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):
         self.repository.session.commit()
         return created
 
-    def update_post(self, post_id: uuid.UUID, data: PostUpdate, caller: Caller) -> PostResponse:
+    def _for_change(self, post_id: uuid.UUID, caller: Caller, if_match: str | None) -> PostResponse:
+        """The post ``caller`` is about to change, held against other writers if the change is conditional.
+
+        Raises:
+            NotFoundError, ForbiddenError: as :meth:`get_manageable`.
+            PreconditionFailedError: ``if_match`` does not name the post as it is.
+        """
+        if if_match is not None:
+            self.repository.lock(Post.id == post_id)
         post = self.get_manageable(post_id, caller)
+        check_if_match(if_match, post)
+        return post
+
+    def update_post(
+        self, post_id: uuid.UUID, data: PostUpdate, caller: Caller, *, if_match: str | None = None
+    ) -> PostResponse:
+        post = self._for_change(post_id, caller, if_match)
         values = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not msgspec.UNSET}
         if values.get("is_published") and post.published_at is None:
             values["published_at"] = datetime.now(UTC)
@@ -120,7 +136,7 @@ class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):
         self.repository.session.commit()
         return updated
 
-    def delete_post(self, post_id: uuid.UUID, caller: Caller) -> None:
-        self.get_manageable(post_id, caller)
+    def delete_post(self, post_id: uuid.UUID, caller: Caller, *, if_match: str | None = None) -> None:
+        self._for_change(post_id, caller, if_match)
         self.repository.delete_post(post_id)
         self.repository.session.commit()

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.core.caller import requires_superuser
-from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, TaggedResponse
+from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, IfMatch, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, RESTRICTED_ERRORS, errors
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import delete, get, patch, post, put
@@ -50,22 +50,30 @@ class UserController(Controller):
         """The caller's own account."""
         return caller
 
-    @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409))
+    @patch("/me", operation_id="updateMe", responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409, 412))
     def update_me(
         self,
         data: JSONBody[UserUpdate],
         caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
+        if_match: IfMatch = None,
     ) -> UserResponse:
         """Change one's own account. A new password or email needs `current_password`; a new password signs out
         every session. A new email is not set at once: a confirmation link goes to it and a notice to the current
         address, and the account keeps its address until the link is used (`POST /auth/confirm-email-change`)."""
-        return to_user_response(users_service.update_account(caller.id, data, caller=caller))
+        return to_user_response(users_service.update_account(caller.id, data, caller=caller, if_match=if_match))
 
-    @delete("/me", operation_id="deleteMe", responses=errors(*AUTHENTICATED_ERRORS), status_code=HTTP_204_NO_CONTENT)
-    def delete_me(self, caller: NamedDependency[UserResponse], users_service: NamedDependency[UserService]) -> None:
+    @delete(
+        "/me", operation_id="deleteMe", responses=errors(*AUTHENTICATED_ERRORS, 412), status_code=HTTP_204_NO_CONTENT
+    )
+    def delete_me(
+        self,
+        caller: NamedDependency[UserResponse],
+        users_service: NamedDependency[UserService],
+        if_match: IfMatch = None,
+    ) -> None:
         """Delete one's own account and every token issued to it."""
-        users_service.delete_account(caller.id, caller=caller)
+        users_service.delete_account(caller.id, caller=caller, if_match=if_match)
 
     # No thread: the profile was read with the account by authentication.
     @get(
@@ -83,16 +91,17 @@ class UserController(Controller):
     @put(
         "/me/profile",
         operation_id="replaceMyProfile",
-        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409),
+        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409, 412),
     )
     def replace_my_profile(
         self,
         data: JSONBody[ProfileUpdate],
         caller: NamedDependency[UserResponse],
         profiles_service: NamedDependency[ProfileService],
+        if_match: IfMatch = None,
     ) -> ProfileResponse:
         """Create or replace the caller's profile; fields left out are cleared."""
-        return profiles_service.replace(caller.id, data)
+        return profiles_service.replace(caller.id, data, if_match=if_match)
 
     @get(
         "/",
@@ -143,7 +152,7 @@ class UserController(Controller):
     @patch(
         "/{user_id:str}",
         operation_id="updateUser",
-        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404, 409),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 404, 409, 412),
         guards=[requires_self_or_superuser],
     )
     def update_user(
@@ -152,15 +161,16 @@ class UserController(Controller):
         data: JSONBody[UserAdminUpdate],
         caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
+        if_match: IfMatch = None,
     ) -> UserResponse:
         """Change an account; the flags are for superusers only. A new email waits for its owner to confirm the link
         mailed to it, as on `PATCH /users/me`."""
-        return to_user_response(users_service.update_account(user_id, data, caller=caller))
+        return to_user_response(users_service.update_account(user_id, data, caller=caller, if_match=if_match))
 
     @delete(
         "/{user_id:str}",
         operation_id="deleteUser",
-        responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        responses=errors(*RESTRICTED_ERRORS, 404, 412, 422),
         guards=[requires_superuser],
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -169,6 +179,7 @@ class UserController(Controller):
         user_id: FromPath[UUID],
         caller: NamedDependency[UserResponse],
         users_service: NamedDependency[UserService],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete any account (superusers only)."""
-        users_service.delete_account(user_id, caller=caller)
+        users_service.delete_account(user_id, caller=caller, if_match=if_match)

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
+from app.core.entity_tags import check_if_match
 from app.core.errors import NotFoundError
 from app.users.models import Profile
-from app.users.repository import ProfileRepository
+from app.users.repository import ProfileRepository, UserRepository
 
 if TYPE_CHECKING:
     import uuid
@@ -30,9 +31,18 @@ class ProfileService(SQLAlchemySyncRepositoryService[Profile, ProfileRepository]
             raise NotFoundError(PROFILE_NOT_FOUND)
         return account.profile
 
-    def replace(self, user_id: uuid.UUID, data: ProfileUpdate) -> ProfileResponse:
+    def replace(self, user_id: uuid.UUID, data: ProfileUpdate, *, if_match: str | None = None) -> ProfileResponse:
         """PUT semantics: fields left out are cleared. Created or replaced in one statement, so two concurrent first
-        PUTs of one account both succeed and the later one wins, as two replacements would."""
+        PUTs of one account both succeed and the later one wins, as two replacements would; with ``if_match``, only
+        while the profile is the one the client read (none yet: no tag matches).
+
+        Raises:
+            PreconditionFailedError: ``if_match`` does not name the profile as it is.
+        """
+        if if_match is not None:
+            self.repository.lock(Profile.user_id == user_id)
+            account = UserRepository(session=self.repository.session).read_account(user_id)
+            check_if_match(if_match, None if account is None else account.profile)
         written = self.repository.write(user_id, bio=data.bio, avatar_url=data.avatar_url)
         self.repository.session.commit()
         return written

@@ -15,6 +15,7 @@ from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
 from app.audit.models import EventKind
 from app.audit.service import AuditLog
+from app.core.entity_tags import check_if_match
 from app.core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from app.emails.models import EmailKind
 from app.emails.service import OutboxService
@@ -184,7 +185,25 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
 
     # -- changing ---------------------------------------------------------------------------------------------
 
-    def update_account(self, user_id: uuid.UUID, changes: UserUpdate | UserAdminUpdate, *, caller: Caller) -> User:
+    def _hold_unchanged(self, user_id: uuid.UUID, if_match: str | None) -> None:
+        """For a conditional change: hold the account against other writers, then check it is as the client read it.
+
+        Raises:
+            PreconditionFailedError: ``if_match`` does not name the account as it is.
+        """
+        if if_match is None:
+            return
+        self.repository.lock(User.id == user_id)
+        check_if_match(if_match, self.repository.read_account(user_id))
+
+    def update_account(
+        self,
+        user_id: uuid.UUID,
+        changes: UserUpdate | UserAdminUpdate,
+        *,
+        caller: Caller,
+        if_match: str | None = None,
+    ) -> User:
         """Apply a partial update made by ``caller`` (the account's owner or a superuser).
 
         A new password ends every session and mails a notice to the account's address. A new email address is not
@@ -196,6 +215,7 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
             ForbiddenError: a non-superuser tried to change a flag, or a superuser to demote or deactivate themselves.
             BadRequestError: a new password or email of one's own without the right ``current_password``.
             ConflictError: the new email belongs to another account.
+            PreconditionFailedError: ``if_match`` does not name the account as it is.
         """
         fields = {key: value for key, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
         current_password = fields.pop("current_password", None)
@@ -204,6 +224,7 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         if caller.id == user_id and False in (fields.get("is_superuser"), fields.get("is_active")):
             # Another superuser can; one alone could otherwise leave the service with no one to administer it.
             raise ForbiddenError("A superuser cannot take away their own superuser flag or deactivate themselves")
+        self._hold_unchanged(user_id, if_match)
         user = self._get_for_change(user_id)
         new_email = normalise_email(fields.pop("email", user.email))
         new_password = fields.pop("password", None)
@@ -254,9 +275,10 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         user.is_verified = True
         return previous_email
 
-    def delete_account(self, user_id: uuid.UUID, *, caller: Caller) -> None:
+    def delete_account(self, user_id: uuid.UUID, *, caller: Caller, if_match: str | None = None) -> None:
         """Delete an account (``caller``'s own, or any by a superuser); its sessions and tokens go with it (ON DELETE
         CASCADE), the record of its security events stays until their retention ends."""
+        self._hold_unchanged(user_id, if_match)
         self.delete(user_id)
         self.audit.record(EventKind.ACCOUNT_DELETED, subject_id=user_id, actor_id=caller.id)
         self.commit()
