@@ -91,6 +91,9 @@ def test_delete_user_is_for_superusers(client: TestClient[Litestar], accounts: A
     assert client.delete(f"{USERS}/{alice.id}", headers=admin.headers).status_code == 204
     assert client.get(f"{USERS}/{alice.id}", headers=admin.headers).status_code == 404
     assert client.delete(f"{USERS}/{alice.id}", headers=admin.headers).status_code == 404
+    # Not one's own, as an administrator: that is DELETE /users/me.
+    assert client.delete(f"{USERS}/{admin.id}", headers=admin.headers).status_code == 403
+    assert client.get(f"{API}/users/me", headers=admin.headers).status_code == 200
 
 
 def test_malformed_user_id_is_422(client: TestClient[Litestar], accounts: Accounts) -> None:

@@ -181,5 +181,5 @@ class UserController(Controller):
         users_service: NamedDependency[UserService],
         if_match: IfMatch = None,
     ) -> None:
-        """Delete any account (superusers only)."""
-        users_service.delete_account(user_id, caller=caller, if_match=if_match)
+        """Delete another account (superusers only); one's own is `DELETE /users/me` (403 here)."""
+        users_service.delete_by_admin(user_id, caller=caller, if_match=if_match)

@@ -275,6 +275,17 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         user.is_verified = True
         return previous_email
 
+    def delete_by_admin(self, user_id: uuid.UUID, *, caller: Caller, if_match: str | None = None) -> None:
+        """Delete another account, as superuser ``caller``.
+
+        Raises:
+            ForbiddenError: the account is the caller's own: that is :meth:`delete_account` (``DELETE /users/me``), a
+                deliberate act, never an administrator's slip that could leave the service with no one to run it.
+        """
+        if user_id == caller.id:
+            raise ForbiddenError("Superusers delete their own account with DELETE /users/me")
+        self.delete_account(user_id, caller=caller, if_match=if_match)
+
     def delete_account(self, user_id: uuid.UUID, *, caller: Caller, if_match: str | None = None) -> None:
         """Delete an account (``caller``'s own, or any by a superuser); its sessions and tokens go with it (ON DELETE
         CASCADE), the record of its security events stays until their retention ends."""
