@@ -21,7 +21,7 @@ from app.core.security import SecretSealing, UnsealableSecretError
 from app.core.settings import Settings
 from app.emails.models import EmailKind
 from tests.conftest import make_settings
-from tests.emails.outbox import rows_of
+from tests.emails.outbox import payloads_of
 from tests.factories import API, DEFAULT_PASSWORD, Accounts, Actor, expire_one_time_tokens
 
 LOGIN = f"{API}/auth/login"
@@ -93,10 +93,6 @@ def _bearer(pair: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {pair['access_token']}"}
 
 
-def _notices(engine: Engine, actor: Actor, kind: EmailKind) -> list[dict[str, Any]]:
-    return [row.payload for row in rows_of(engine, actor.email) if row.kind == kind]
-
-
 def test_enrol_confirm_then_sign_in_with_a_code(
     client: TestClient[Litestar], accounts: Accounts, migrated: Engine
 ) -> None:
@@ -124,7 +120,7 @@ def test_enrol_confirm_then_sign_in_with_a_code(
     assert confirmed.status_code == 200
     status = confirmed.json()
     assert (status["enabled"], status["pending"], status["recovery_codes_left"]) == (True, False, 10)
-    assert _notices(migrated, actor, EmailKind.TWO_FACTOR_ENABLED) == [{"name": "Ada"}]
+    assert payloads_of(migrated, actor.email, EmailKind.TWO_FACTOR_ENABLED) == [{"name": "Ada"}]
     again = client.post(TWO_FACTOR, headers=actor.headers, json={"password": actor.password})
     assert again.status_code == 409
 
@@ -175,7 +171,7 @@ def test_a_recovery_code_signs_in_once_and_is_mailed(
     assert signed_in.status_code == 200, signed_in.text
     headers = _bearer(signed_in.json())
     assert client.get(TWO_FACTOR, headers=headers).json()["recovery_codes_left"] == 9
-    assert _notices(migrated, actor, EmailKind.RECOVERY_CODE_USED) == [{"name": "Ada", "codes_left": 9}]
+    assert payloads_of(migrated, actor.email, EmailKind.RECOVERY_CODE_USED) == [{"name": "Ada", "codes_left": 9}]
     kinds = [(event["kind"], event["detail"]) for event in _events(client, headers)[:2]]
     assert kinds == [("sign_in_succeeded", {"second_factor": "recovery_code"}), ("recovery_code_used", {})]
     assert _complete(client, _challenge(client, actor), recovery_codes[3]).status_code == 401
@@ -226,7 +222,9 @@ def test_turning_it_off_needs_the_password_and_a_code(
     assert client.get(TWO_FACTOR, headers=actor.headers).json()["enabled"] is False
     assert client.post(disable, headers=actor.headers, json=right).status_code == 409
     assert "access_token" in accounts.login(actor.email)
-    assert _notices(migrated, actor, EmailKind.TWO_FACTOR_DISABLED) == [{"name": "Ada", "by_administrator": False}]
+    assert payloads_of(migrated, actor.email, EmailKind.TWO_FACTOR_DISABLED) == [
+        {"name": "Ada", "by_administrator": False}
+    ]
     assert _events(client, actor.headers)[1]["kind"] == "two_factor_disabled"  # after the sign-in just now
 
 
@@ -255,7 +253,9 @@ def test_a_superuser_turns_it_off_for_an_owner_who_lost_the_app(
     assert client.delete(path, headers=admin.headers).status_code == 409
     assert client.delete(f"{API}/users/{admin.id[:-4]}ffff/two-factor", headers=admin.headers).status_code == 404
     assert "access_token" in accounts.login(owner.email)
-    assert _notices(migrated, owner, EmailKind.TWO_FACTOR_DISABLED) == [{"name": "Ada", "by_administrator": True}]
+    assert payloads_of(migrated, owner.email, EmailKind.TWO_FACTOR_DISABLED) == [
+        {"name": "Ada", "by_administrator": True}
+    ]
     reset = client.get(f"{API}/users/{owner.id}/events", headers=admin.headers).json()["items"][1]
     assert (reset["kind"], reset["actor_id"]) == ("two_factor_disabled", admin.id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 import redis
@@ -24,9 +24,14 @@ def rows_of(engine: Engine, recipient: str) -> list[EmailOutbox]:
         return list(session.scalars(query))
 
 
+def payloads_of(engine: Engine, recipient: str, kind: EmailKind) -> list[dict[str, Any]]:
+    """The payloads of the emails of ``kind`` written for ``recipient``, oldest first."""
+    return [row.payload for row in rows_of(engine, recipient) if row.kind == kind]
+
+
 def tokens_of(engine: Engine, recipient: str, kind: EmailKind) -> list[str]:
     """The tokens of the links mailed to ``recipient`` in emails of ``kind``, oldest first."""
-    return [row.payload["token"] for row in rows_of(engine, recipient) if row.kind == kind]
+    return [payload["token"] for payload in payloads_of(engine, recipient, kind)]
 
 
 def fail_for_good(engine: Engine, settings: Settings, recipient: str) -> list[EmailOutbox]:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from app.auth.models import TokenPurpose
 from app.emails.models import EmailKind
-from tests.emails.outbox import rows_of, tokens_of
+from tests.emails.outbox import payloads_of, rows_of, tokens_of
 from tests.factories import API, Accounts, Actor, expire_one_time_tokens, unique_email
 
 ME = f"{API}/users/me"
@@ -58,8 +58,8 @@ def test_a_new_email_waits_for_the_link_mailed_to_it(
     assert client.get(ME, headers=actor.headers).json()["email"] == actor.email
     assert _signs_in(client, actor.email, actor.password)
     assert not _signs_in(client, new_email, actor.password)
-    notice = [row for row in rows_of(migrated, actor.email) if row.kind == EmailKind.EMAIL_CHANGE_REQUESTED]
-    assert [row.payload for row in notice] == [{"name": "Ada", "new_email": "m***@example.com"}]
+    notice = payloads_of(migrated, actor.email, EmailKind.EMAIL_CHANGE_REQUESTED)
+    assert notice == [{"name": "Ada", "new_email": "m***@example.com"}]
 
     confirmed = _confirm(client, actor, _link(migrated, new_email))
     assert confirmed.status_code == 200, confirmed.text

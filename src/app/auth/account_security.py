@@ -63,19 +63,25 @@ class TokenSecurity:
     def sessions(self) -> SessionService:
         return SessionService(session=self.session)
 
+    def _send_link(
+        self, user: User, purpose: TokenPurpose, kind: EmailKind, lifetime: timedelta, *, to: str | None = None
+    ) -> None:
+        """Mail ``user`` (at ``to``, or their address) a link carrying a new one-time token of ``purpose``; for an
+        email change, ``to`` is the address the token moves the account to."""
+        new_email = to if purpose is TokenPurpose.CHANGE_EMAIL else None
+        token = self.one_time_tokens.issue(user.id, purpose, lifetime, new_email=new_email)
+        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
+        self.outbox.add(kind, to or user.email, user_id=user.id, payload=payload)
+
     def send_verification(self, user: User) -> None:
         lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
-        token = self.one_time_tokens.issue(user.id, TokenPurpose.VERIFY_EMAIL, lifetime)
-        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
-        self.outbox.add(EmailKind.VERIFY_EMAIL, user.email, user_id=user.id, payload=payload)
+        self._send_link(user, TokenPurpose.VERIFY_EMAIL, EmailKind.VERIFY_EMAIL, lifetime)
 
     def send_password_reset(self, user: User) -> None:
         """A reset link; older reset links stop working."""
         lifetime = timedelta(minutes=self.settings.reset_password_token_expire_minutes)
         self.one_time_tokens.revoke(user.id, TokenPurpose.RESET_PASSWORD)
-        token = self.one_time_tokens.issue(user.id, TokenPurpose.RESET_PASSWORD, lifetime)
-        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
-        self.outbox.add(EmailKind.RESET_PASSWORD, user.email, user_id=user.id, payload=payload)
+        self._send_link(user, TokenPurpose.RESET_PASSWORD, EmailKind.RESET_PASSWORD, lifetime)
 
     def password_changed(self, user: User, notify_address: str) -> None:
         self.sessions.end_all(user.id)
@@ -84,9 +90,7 @@ class TokenSecurity:
     def request_email_change(self, user: User, new_email: str) -> None:
         lifetime = timedelta(hours=self.settings.verify_email_token_expire_hours)
         self.one_time_tokens.revoke(user.id, TokenPurpose.CHANGE_EMAIL)
-        token = self.one_time_tokens.issue(user.id, TokenPurpose.CHANGE_EMAIL, lifetime, new_email=new_email)
-        payload = {"name": user.full_name, "token": token, "expires_in": _humanise(lifetime)}
-        self.outbox.add(EmailKind.CONFIRM_EMAIL_CHANGE, new_email, user_id=user.id, payload=payload)
+        self._send_link(user, TokenPurpose.CHANGE_EMAIL, EmailKind.CONFIRM_EMAIL_CHANGE, lifetime, to=new_email)
         notice = {"name": user.full_name, "new_email": _masked(new_email)}
         self.outbox.add(EmailKind.EMAIL_CHANGE_REQUESTED, user.email, user_id=user.id, payload=notice)
 

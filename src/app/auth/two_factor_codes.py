@@ -91,7 +91,7 @@ class TwoFactorCodes(SQLAlchemySyncRepositoryService[TwoFactor, "TwoFactorCodes.
     def start(self, user_id: uuid.UUID) -> tuple[str, list[str]]:
         """A new secret and new recovery codes for the account, replacing any it had: the raw secret and codes, which
         exist only in this answer. The authenticator waits for its first code (:meth:`enable`)."""
-        self.remove(user_id)
+        self.repository.rows(delete(TwoFactor).where(TwoFactor.user_id == user_id))
         secret = pyotp.random_base32()
         now = datetime.now(UTC)
         self.repository.add(TwoFactor(user_id=user_id, sealed_secret=self.sealing.seal(secret), created_at=now))

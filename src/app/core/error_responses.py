@@ -4,7 +4,6 @@ status, validation and database failures judged by what went wrong, anything els
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
@@ -31,7 +30,6 @@ __all__ = ("exception_handlers",)
 
 logger = logging.getLogger(__name__)
 
-_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 DUPLICATE_RECORD = "A record matching the supplied data already exists."
 CONFLICTING_DATA = "The request conflicts with the current state of the data."
@@ -57,21 +55,10 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
     return _json_error(request, exc.status_code, exc.detail, headers=headers or None)
 
 
-def _name_missing_fields(extra: Any) -> Any:
-    """Litestar files a missing body field under the key ``data``; name the field itself instead."""
-    if not isinstance(extra, list):
-        return extra
-    named = []
-    for error in extra:
-        match = _MISSING_FIELD.search(str(error.get("message", ""))) if isinstance(error, dict) else None
-        named.append({**error, "key": match.group(1)} if match and error.get("key") == "data" else error)
-    return named
-
-
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     # Field-level failures are 422 as the contract promises; a body that is not even parseable stays 400.
     status_code = HTTP_422_UNPROCESSABLE_ENTITY if exc.extra else HTTP_400_BAD_REQUEST
-    return _json_error(request, status_code, exc.detail, extra=_name_missing_fields(exc.extra))
+    return _json_error(request, status_code, exc.detail, extra=exc.extra)
 
 
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
