@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
                 task_queue=task_queue,
             ),
             "two_factor_service": two_factor_service_provider(sealing, settings),
-            "posts_service": posts_service_provider(settings.posts_count_estimate_threshold),
+            "posts_service": posts_service_provider(settings),
             "outbox_service": outbox_service_provider(settings, task_queue),
         },
         state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),

@@ -14,7 +14,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from app.auth.deps import OPTIONAL_CALLER
 from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, IfMatch, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, OPTIONAL_BEARER, PUBLIC, RESTRICTED_ERRORS, errors
-from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.page_links import PAGE_HEADERS, page_response
+from app.core.pagination import DEFAULT_PAGE_SIZE, CursorParameter, KeysetPageNumber, Page, PageQuery, PageSize
 from app.core.routes import delete, get, patch, post
 from app.core.schemas import NO_NUL
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
@@ -33,16 +34,19 @@ class PostController(Controller):
     @get(
         "/",
         operation_id="listPosts",
-        responses=errors(422, 503),
+        responses=errors(400, 422, 503),
+        response_headers=PAGE_HEADERS,
         security=PUBLIC,
         exclude_from_auth=True,
     )
     def list_posts(
         self,
+        request: Request[Any, Any, Any],
         posts_service: NamedDependency[PostService],
         *,
-        page: PageNumber = 1,
+        page: KeysetPageNumber = None,
         size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: CursorParameter = None,
         author_id: Annotated[UUID | None, QueryParameter(description="only this author's posts")] = None,
         q: Annotated[
             str | None,
@@ -54,9 +58,10 @@ class PostController(Controller):
             ),
         ] = None,
         order: Annotated[PostOrder, QueryParameter(description="sort order")] = "-published_at",
-    ) -> Page[PostListItem]:
+    ) -> Response[Page[PostListItem]]:
         """Published posts, newest first by default. Items carry an `excerpt`, not the whole content."""
-        return posts_service.list_published(PageRequest(page=page, size=size), order, author_id, q)
+        listing = posts_service.list_published(PageQuery(size, page, cursor), order, author_id, q)
+        return page_response(request, listing)
 
     @get(
         "/{post_id:str}",
@@ -135,31 +140,43 @@ class UserPostsController(Controller):
     path = "/users"
     tags = ["posts"]
 
-    @get("/me/posts", operation_id="listMyPosts", responses=errors(*AUTHENTICATED_ERRORS, 422))
+    @get(
+        "/me/posts",
+        operation_id="listMyPosts",
+        responses=errors(*AUTHENTICATED_ERRORS, 400, 422),
+        response_headers=PAGE_HEADERS,
+    )
     def list_my_posts(
         self,
+        request: Request[Any, Any, Any],
         caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
-        page: PageNumber = 1,
+        *,
+        page: KeysetPageNumber = None,
         size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: CursorParameter = None,
         is_published: Annotated[bool | None, QueryParameter(description="only published or only drafts")] = None,
-    ) -> Page[PostListItem]:
+    ) -> Response[Page[PostListItem]]:
         """The caller's own posts, drafts included, newest first."""
-        return posts_service.list_own(PageRequest(page=page, size=size), caller, is_published)
+        return page_response(request, posts_service.list_own(PageQuery(size, page, cursor), caller, is_published))
 
     @get(
         "/{user_id:str}/posts",
         operation_id="listUserPosts",
-        responses=errors(404, 422, 503),
+        responses=errors(400, 404, 422, 503),
+        response_headers=PAGE_HEADERS,
         security=PUBLIC,
         exclude_from_auth=True,
     )
     def list_user_posts(
         self,
+        request: Request[Any, Any, Any],
         user_id: FromPath[UUID],
         posts_service: NamedDependency[PostService],
-        page: PageNumber = 1,
+        *,
+        page: KeysetPageNumber = None,
         size: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> Page[PostListItem]:
+        cursor: CursorParameter = None,
+    ) -> Response[Page[PostListItem]]:
         """A user's published posts, newest first; 404 if there is no such user."""
-        return posts_service.list_by_user(PageRequest(page=page, size=size), user_id)
+        return page_response(request, posts_service.list_by_user(PageQuery(size, page, cursor), user_id))

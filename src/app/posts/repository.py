@@ -16,7 +16,6 @@ from __future__ import annotations
 from itertools import product
 from typing import TYPE_CHECKING, Any, get_args
 
-from advanced_alchemy.filters import OrderBy
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -34,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from app.core.pagination import Direction, KeysetPages
 from app.core.repository import Repository
 from app.posts.models import FULL_TEXT_CONFIG, Post, search_document
 from app.posts.schemas import AuthorSummary, PostListItem, PostOrder, PostResponse
@@ -45,21 +45,20 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Row
 
-    from app.core.pagination import Page, PageRequest
+    from app.core.cursors import CursorCodec
+    from app.core.pagination import Listing, PageQuery
 
 __all__ = ("PostRepository",)
 
 FEED_INDEX = "ix_post_published_feed"
 
-# Each order ends on the id so that pages never overlap or skip rows that share a timestamp or title.
-ORDERS: dict[str, tuple[OrderBy, ...]] = {
-    name: tuple(OrderBy(field_name=field, sort_order=direction) for field, direction in fields)  # type: ignore[arg-type]
-    for name, fields in {
-        "-published_at": (("published_at", "desc"), ("id", "desc")),
-        "published_at": (("published_at", "asc"), ("id", "asc")),
-        "-created_at": (("created_at", "desc"), ("id", "desc")),
-        "title": (("title", "asc"), ("id", "asc")),
-    }.items()
+# Each order ends on the id so that pages never overlap or skip rows that share a timestamp or title; its fields are
+# the keyset its cursors carry, and the columns of an index that serves it.
+ORDERS: dict[str, tuple[tuple[str, ...], Direction]] = {
+    "-published_at": (("published_at", "id"), "desc"),
+    "published_at": (("published_at", "id"), "asc"),
+    "-created_at": (("created_at", "id"), "desc"),
+    "title": (("title", "id"), "asc"),
 }
 OWN_POSTS_ORDER = "-created_at"
 
@@ -97,12 +96,10 @@ def _count(*criteria: ColumnElement[bool]) -> Select[Any]:
     return select(func.count()).select_from(Post).where(*criteria)
 
 
-def _ordered_page(order: str, *criteria: ColumnElement[bool]) -> Select[Any]:
-    """The page query, ordered by advanced-alchemy's filters; its size and offset are bound at execution."""
-    statement: Select[Any] = _PAGE.where(*criteria)
-    for order_by in ORDERS[order]:
-        statement = order_by.append_to_statement(statement, Post)
-    return statement.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+def _pages(order: str, *criteria: ColumnElement[bool]) -> KeysetPages:
+    """The statements that read the pages of posts ``criteria`` select, in ``order``."""
+    fields, direction = ORDERS[order]
+    return KeysetPages(_PAGE.where(*criteria), Post, fields, direction)
 
 
 def _feed_total() -> Select[Any]:
@@ -127,11 +124,11 @@ _COUNT_BY_AUTHOR = _count(_BY_AUTHOR)
 _COUNT_BY_AUTHOR_IN_STATE = _count(_BY_AUTHOR, _IN_STATE)
 # (order, one author's only) -> the page of published posts
 _PUBLISHED_PAGES = {
-    (order, by_author): _ordered_page(order, _PUBLISHED, *((_BY_AUTHOR,) if by_author else ()))
+    (order, by_author): _pages(order, _PUBLISHED, *((_BY_AUTHOR,) if by_author else ()))
     for order, by_author in product(get_args(PostOrder), (False, True))
 }
-_OWN_PAGE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR)
-_OWN_PAGE_IN_STATE = _ordered_page(OWN_POSTS_ORDER, _BY_AUTHOR, _IN_STATE)
+_OWN_PAGES = _pages(OWN_POSTS_ORDER, _BY_AUTHOR)
+_OWN_PAGES_IN_STATE = _pages(OWN_POSTS_ORDER, _BY_AUTHOR, _IN_STATE)
 
 _RETURNED = (*_POST_COLUMNS, Post.content, Post.author_id)
 # The changed columns come as execution parameters, so each statement is built (and its cache key computed) once.
@@ -183,38 +180,53 @@ class PostRepository(Repository[Post]):
 
     def read_published(
         self,
-        page: PageRequest,
+        page: PageQuery,
+        cursors: CursorCodec,
         order: PostOrder,
         *,
+        listing: str,
         author_id: uuid.UUID | None = None,
         query: str | None = None,
         estimate_from: int,
-    ) -> Page[PostListItem]:
+    ) -> Listing[PostListItem]:
         """A page of published posts, of one author or all; the whole feed's total is PostgreSQL's estimate once
-        it holds ``estimate_from`` posts or more (an exact count reads every published row's index entry)."""
+        it holds ``estimate_from`` posts or more (an exact count reads every published row's index entry).
+
+        ``listing`` names the listing for its cursors, which carry it with the order and filters.
+
+        Raises:
+            BadRequestError: the page's cursor is not one of this listing's.
+        """
         parameters = {"author_id": author_id}
         if query:
             criteria = [_PUBLISHED, self._matches(query), *((_BY_AUTHOR,) if author_id is not None else ())]
-            total = self.rows(_count(*criteria), parameters).scalar_one()
-            return self._page(page, _ordered_page(order, *criteria), parameters, total)
-        if author_id is not None:
-            total = self.rows(_COUNT_PUBLISHED_BY_AUTHOR, parameters).scalar_one()
-            return self._page(page, _PUBLISHED_PAGES[order, True], parameters, total)
-        if self._dialect.name != "postgresql":
-            total = self.rows(_COUNT_PUBLISHED).scalar_one()
-            return self._page(page, _PUBLISHED_PAGES[order, False], parameters, total)
+            pages, counted = _pages(order, *criteria), _count(*criteria)
+        elif author_id is not None:
+            pages, counted = _PUBLISHED_PAGES[order, True], _COUNT_PUBLISHED_BY_AUTHOR
+        else:
+            pages, counted = _PUBLISHED_PAGES[order, False], None
+        window = pages.window(page, cursors, (listing, order, author_id, query))
+        if counted is not None or self._dialect.name != "postgresql":
+            total = self.rows(_COUNT_PUBLISHED if counted is None else counted, parameters).scalar_one()
+            return window.read(self.rows, parameters, total).map(_list_item)
         feed = self.rows(_FEED_TOTAL, {"estimate_from": estimate_from}).one()
-        return self._page(
-            page, _PUBLISHED_PAGES[order, False], parameters, int(feed.total), is_estimate=bool(feed.is_estimate)
-        )
+        read = window.read(self.rows, parameters, int(feed.total), total_is_estimate=bool(feed.is_estimate))
+        return read.map(_list_item)
 
-    def read_by_author(self, page: PageRequest, author_id: uuid.UUID, is_published: bool | None) -> Page[PostListItem]:
-        """An author's own posts, newest first, drafts included unless ``is_published`` says otherwise."""
+    def read_by_author(
+        self, page: PageQuery, cursors: CursorCodec, author_id: uuid.UUID, is_published: bool | None
+    ) -> Listing[PostListItem]:
+        """An author's own posts, newest first, drafts included unless ``is_published`` says otherwise.
+
+        Raises:
+            BadRequestError: the page's cursor is not one of this listing's.
+        """
         parameters = {"author_id": author_id, "is_published": is_published}
-        if is_published is None:
-            return self._page(page, _OWN_PAGE, parameters, self.rows(_COUNT_BY_AUTHOR, parameters).scalar_one())
-        total = self.rows(_COUNT_BY_AUTHOR_IN_STATE, parameters).scalar_one()
-        return self._page(page, _OWN_PAGE_IN_STATE, parameters, total)
+        pages, counted = (
+            (_OWN_PAGES, _COUNT_BY_AUTHOR) if is_published is None else (_OWN_PAGES_IN_STATE, _COUNT_BY_AUTHOR_IN_STATE)
+        )
+        window = pages.window(page, cursors, ("own-posts", author_id, is_published))
+        return window.read(self.rows, parameters, self.rows(counted, parameters).scalar_one()).map(_list_item)
 
     def _matches(self, query: str) -> ColumnElement[bool]:
         # PostgreSQL: full-text search over title and content (stemmed, GIN-indexed).
@@ -223,22 +235,6 @@ class PostRepository(Repository[Post]):
             tsquery = func.websearch_to_tsquery(literal_column(f"'{FULL_TEXT_CONFIG}'"), query)
             return search_document().bool_op("@@")(tsquery)
         return Post.title.icontains(query, autoescape=True)
-
-    def _page(
-        self,
-        page: PageRequest,
-        statement: Select[Any],
-        parameters: Mapping[str, object],
-        total: int,
-        *,
-        is_estimate: bool = False,
-    ) -> Page[PostListItem]:
-        if total == 0:
-            return page.build([], 0)
-        rows = self.rows(
-            statement, {**parameters, "page_limit": page.size, "page_offset": (page.page - 1) * page.size}
-        ).all()
-        return page.build([_list_item(row) for row in rows], total, total_is_estimate=is_estimate)
 
     # -- writes -----------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
+from app.core.cursors import page_cursors
 from app.core.entity_tags import check_if_match
 from app.core.errors import ForbiddenError, NotFoundError
 from app.posts.models import Post
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from app.core.caller import Caller
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageQuery
+    from app.core.settings import Settings
     from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
     from app.users.schemas import UserResponse
 
@@ -40,9 +42,10 @@ class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):
 
     repository_type = PostRepository
 
-    def __init__(self, session: Session, count_estimate_threshold: int, **kwargs: Any) -> None:
+    def __init__(self, session: Session, settings: Settings, **kwargs: Any) -> None:
         super().__init__(session=session, **kwargs)
-        self.count_estimate_threshold = count_estimate_threshold
+        self.count_estimate_threshold = settings.posts_count_estimate_threshold
+        self.cursors = page_cursors(settings.secret_key)
 
     @staticmethod
     def _may_manage(post: PostResponse, caller: Caller | None) -> bool:
@@ -74,26 +77,45 @@ class PostService(SQLAlchemySyncRepositoryService[Post, PostRepository]):
         return post
 
     def list_published(
-        self, page: PageRequest, order: PostOrder, author_id: uuid.UUID | None = None, query: str | None = None
-    ) -> Page[PostListItem]:
+        self, page: PageQuery, order: PostOrder, author_id: uuid.UUID | None = None, query: str | None = None
+    ) -> Listing[PostListItem]:
+        """Raises BadRequestError if the page's cursor is not one of this listing's (order and filters included)."""
         return self.repository.read_published(
-            page, order, author_id=author_id, query=query, estimate_from=self.count_estimate_threshold
+            page,
+            self.cursors,
+            order,
+            listing="posts",
+            author_id=author_id,
+            query=query,
+            estimate_from=self.count_estimate_threshold,
         )
 
-    def list_by_user(self, page: PageRequest, user_id: uuid.UUID) -> Page[PostListItem]:
+    def list_by_user(self, page: PageQuery, user_id: uuid.UUID) -> Listing[PostListItem]:
         """A user's published posts, newest first.
 
         Raises:
             NotFoundError: there is no such user.
+            BadRequestError: the page's cursor is not one of this listing's.
         """
-        listed = self.list_published(page, "-published_at", author_id=user_id)
+        listed = self.repository.read_published(
+            page,
+            self.cursors,
+            "-published_at",
+            listing="user-posts",
+            author_id=user_id,
+            estimate_from=self.count_estimate_threshold,
+        )
         if listed.total == 0 and not UserRepository(session=self.repository.session).exists(id=user_id):
             raise NotFoundError(USER_NOT_FOUND)
         return listed
 
-    def list_own(self, page: PageRequest, caller: Caller, is_published: bool | None) -> Page[PostListItem]:
-        """The caller's own posts, drafts included unless ``is_published`` says otherwise."""
-        return self.repository.read_by_author(page, caller.id, is_published)
+    def list_own(self, page: PageQuery, caller: Caller, is_published: bool | None) -> Listing[PostListItem]:
+        """The caller's own posts, drafts included unless ``is_published`` says otherwise.
+
+        Raises:
+            BadRequestError: the page's cursor is not one of this listing's (another caller's, say).
+        """
+        return self.repository.read_by_author(page, self.cursors, caller.id, is_published)
 
     # -- writes -----------------------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -13,7 +13,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from app.core.caller import requires_superuser
 from app.core.conditional import NOT_MODIFIED, TAG_HEADERS, IfMatch, TaggedResponse
 from app.core.openapi import AUTHENTICATED_ERRORS, BODY_ERRORS, RESTRICTED_ERRORS, errors
-from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
+from app.core.page_links import PAGE_HEADERS, page_response
+from app.core.pagination import DEFAULT_PAGE_SIZE, CursorParameter, KeysetPageNumber, Page, PageQuery, PageSize
 from app.core.routes import delete, get, patch, post, put
 from app.core.schemas import NO_NUL
 from app.users.deps import provide_profiles_service
@@ -106,20 +107,24 @@ class UserController(Controller):
     @get(
         "/",
         operation_id="listUsers",
-        responses=errors(*RESTRICTED_ERRORS, 422),
+        responses=errors(*RESTRICTED_ERRORS, 400, 422),
+        response_headers=PAGE_HEADERS,
         guards=[requires_superuser],
     )
     def list_users(
         self,
+        request: Request[Any, Any, Any],
         users_service: NamedDependency[UserService],
-        page: PageNumber = 1,
+        *,
+        page: KeysetPageNumber = None,
         size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: CursorParameter = None,
         q: Annotated[
             str | None, QueryParameter(max_length=100, pattern=NO_NUL, description="matches email or names")
         ] = None,
-    ) -> Page[UserResponse]:
+    ) -> Response[Page[UserResponse]]:
         """All accounts, newest first (superusers only)."""
-        return users_service.read_page(PageRequest(page=page, size=size), q)
+        return page_response(request, users_service.read_page(PageQuery(size, page, cursor), q))
 
     @post(
         "/",

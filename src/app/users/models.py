@@ -6,7 +6,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 __all__ = ("Profile", "User", "full_name")
@@ -21,6 +21,8 @@ class User(UUIDv7AuditBase):
     """A registered account. ``email`` is stored normalised (trimmed, lower-cased) and is unique."""
 
     __tablename__ = "user_account"
+    # The superusers' listing: newest first, the id breaking ties, read by keyset.
+    __table_args__ = (Index("ix_user_account_created", "created_at", "id"),)
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     hashed_password: Mapped[str] = mapped_column(String(255))

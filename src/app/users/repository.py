@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.filters import OrderBy, SearchFilter
+from advanced_alchemy.filters import SearchFilter
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.core.pagination import KeysetPages
 from app.core.repository import Repository
 from app.users.models import Profile, User, full_name
 from app.users.schemas import ProfileResponse, UserResponse
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Row
 
-    from app.core.pagination import Page, PageRequest
+    from app.core.cursors import CursorCodec
+    from app.core.pagination import Listing, PageQuery
 
 __all__ = ("ACTIVE", "ACTIVE_ACCOUNT_BY_ID", "ProfileRepository", "SignInRecord", "UserRepository")
 
@@ -52,7 +54,15 @@ criterion of its own (a session that must be live) builds that statement once, f
 _SIGN_IN = select(User.id, User.hashed_password, User.email, User.first_name, User.last_name).where(ACTIVE)
 _SIGN_IN_BY_EMAIL = _SIGN_IN.where(User.email == bindparam("email"))
 _SIGN_IN_BY_ID = _SIGN_IN.where(User.id == bindparam("user_id"))
-_NEWEST_FIRST = OrderBy(field_name="created_at", sort_order="desc")
+_COUNT_ACCOUNTS: Select[Any] = select(func.count()).select_from(User)
+
+
+def _account_pages(accounts: Select[Any]) -> KeysetPages:
+    """The pages of ``accounts``, newest first (``ix_user_account_created`` serves the order)."""
+    return KeysetPages(accounts, User, ("created_at", "id"), "desc")
+
+
+_ACCOUNT_PAGES = _account_pages(_ACCOUNT)
 SEARCHED_FIELDS = {"email", "first_name", "last_name"}
 
 
@@ -97,19 +107,19 @@ class UserRepository(Repository[User]):
         row = self.rows(statement, parameters).one_or_none()
         return None if row is None else _account(row)
 
-    def read_accounts(self, page: PageRequest, query: str | None) -> Page[UserResponse]:
-        """A page of all accounts, newest first, optionally those whose email or names contain ``query``."""
-        criteria: Select[Any] = select(func.count()).select_from(User)
-        statement: Select[Any] = _ACCOUNT
+    def read_accounts(self, page: PageQuery, cursors: CursorCodec, query: str | None) -> Listing[UserResponse]:
+        """A page of all accounts, newest first, optionally those whose email or names contain ``query``.
+
+        Raises:
+            BadRequestError: the page's cursor is not one of this listing's (another ``query``'s, say).
+        """
+        counted, pages = _COUNT_ACCOUNTS, _ACCOUNT_PAGES
         if query:
             search = SearchFilter(field_name=SEARCHED_FIELDS, value=query, ignore_case=True)
-            criteria = search.append_to_statement(criteria, User)
-            statement = search.append_to_statement(statement, User)
-        total: int = self.rows(criteria).scalar_one()
-        if total == 0:
-            return page.build([], 0)
-        statement = page.filter.append_to_statement(_NEWEST_FIRST.append_to_statement(statement, User), User)
-        return page.build([_account(row) for row in self.rows(statement)], total)
+            counted = search.append_to_statement(counted, User)
+            pages = _account_pages(search.append_to_statement(_ACCOUNT, User))
+        window = pages.window(page, cursors, ("users", query))
+        return window.read(self.rows, {}, self.rows(counted).scalar_one()).map(_account)
 
     def get_active(self, user_id: uuid.UUID) -> User | None:
         """The active account's ORM row, to change it."""

@@ -15,6 +15,7 @@ from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 
 from app.audit.models import EventKind
 from app.audit.service import AuditLog
+from app.core.cursors import page_cursors
 from app.core.entity_tags import check_if_match
 from app.core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from app.emails.models import EmailKind
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from app.core.caller import Caller
     from app.core.origin import RequestOrigin
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageQuery
     from app.core.security import PasswordHashing
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
@@ -106,6 +107,7 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
         self.outbox = OutboxService(session, settings, task_queue)
         self.security = security(session, self.outbox)
         self.audit = AuditLog(session, origin)
+        self.cursors = page_cursors(settings.secret_key)
 
     def commit(self) -> None:
         """Commit, then enqueue the emails this transaction wrote."""
@@ -125,8 +127,9 @@ class UserService(SQLAlchemySyncRepositoryService[User, UserRepository]):
             raise NotFoundError(USER_NOT_FOUND)
         return account
 
-    def read_page(self, page: PageRequest, query: str | None) -> Page[UserResponse]:
-        return self.repository.read_accounts(page, query)
+    def read_page(self, page: PageQuery, query: str | None) -> Listing[UserResponse]:
+        """Raises BadRequestError if the page's cursor is not one of this listing's."""
+        return self.repository.read_accounts(page, self.cursors, query)
 
     def get_active(self, user_id: uuid.UUID) -> User | None:
         """The active account's row, to change it."""
