@@ -79,15 +79,13 @@ class Wrk:
         path.write_text(text)
         return path
 
-    def start(
-        self, base_url: str, request: Request, connections: int, seconds: float, timeout: int | None = None
-    ) -> subprocess.Popen[str]:
+    def start(self, base_url: str, request: Request, connections: int, seconds: float) -> subprocess.Popen[str]:
         command = [
             "wrk",
             "-t1",
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
-            f"--timeout={timeout or self.timeout_seconds}s",
+            f"--timeout={self.timeout_seconds}s",
             f"--script={LUA_DIR / 'requests.lua'}",
             base_url + request.path,
         ]
@@ -126,7 +124,5 @@ class Wrk:
             process.wait()
         self._running.clear()
 
-    def run(
-        self, base_url: str, request: Request, connections: int, seconds: float, timeout: int | None = None
-    ) -> WrkResult:
-        return self.collect(self.start(base_url, request, connections, seconds, timeout), connections)
+    def run(self, base_url: str, request: Request, connections: int, seconds: float) -> WrkResult:
+        return self.collect(self.start(base_url, request, connections, seconds), connections)

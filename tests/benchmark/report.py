@@ -302,6 +302,7 @@ def checks(cells: list[Cell], ctx: Context) -> list[Check]:
                     at_most=True,
                 )
             )
+    out.extend(_deep_page_checks(cells, ctx))
     inkwell = [cell for cell in cells if cell.app.startswith("inkwell") and cell.peak_rss_mib is not None]
     worst = max(inkwell, key=lambda cell: cell.peak_rss_mib or 0.0, default=None)
     if worst is not None and worst.peak_rss_mib is not None:
@@ -314,6 +315,35 @@ def checks(cells: list[Cell], ctx: Context) -> list[Check]:
             )
         )
     out.append(_soak_check(ctx.soak_rss_mib))
+    return out
+
+
+# A page deep in the feed, by cursor, at most this multiple of page 1's p50 (4 connections, the same server).
+DEEP_PAGES = {"deep": "middle", "deep-end": "last page"}
+DEEP_VS_FIRST = 2.0
+DEEP_CONNECTIONS = 4
+
+
+def _deep_page_checks(cells: list[Cell], ctx: Context) -> list[Check]:
+    if not ctx.inkwell_apps:
+        return []
+    app, workers, out = ctx.inkwell_apps[0], ctx.workers[0], []
+    for posts in ctx.posts:
+        first = _find(cells, "posts", app, workers, DEEP_CONNECTIONS, posts)
+        for workload, where in DEEP_PAGES.items():
+            deep = _find(cells, workload, app, workers, DEEP_CONNECTIONS, posts)
+            if deep is None:
+                continue
+            out.append(
+                _ratio_check(
+                    f"GET /posts p50, {where} by cursor vs page 1, {posts:,} posts [{app}, {workers}w] "
+                    f"c{DEEP_CONNECTIONS}",
+                    deep.p50_ms,
+                    (first.p50_ms if first else None),
+                    DEEP_VS_FIRST,
+                    at_most=True,
+                )
+            )
     return out
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from app.auth.access_tokens import AccessTokenIssuer
+from app.core.cursors import Position, listing_fingerprint, page_cursors
 from app.core.settings import Settings, load_settings
 from tests.benchmark.dataset import BENCH_AVATAR_URL, BENCH_BIO, BENCH_EMAIL, BENCH_PASSWORD, Database
 from tests.benchmark.load import Request, Wrk, WrkError
@@ -54,7 +55,6 @@ PAGE_SIZE = 20
 PROFILE_VERSIONS = 4
 # Long enough for a login or a page at a million posts; a server that needs longer is stuck.
 PREFLIGHT_TIMEOUT_SECONDS = 10
-DEEP_PAGE_TIMEOUT_SECONDS = 30
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 JSON = "application/json"
 
@@ -70,7 +70,6 @@ class Workload:
     on_floor: bool = False
     writes: bool = False
     during_logins: bool = False
-    timeout: int | None = None  # wrk's --timeout, if not the run's
 
 
 WORKLOADS = {
@@ -86,11 +85,15 @@ WORKLOADS = {
         Workload("profile", "PUT /users/me/profile", (4, 32), writes=True),
         Workload("login", "POST /auth/login", (LOGIN_CONNECTIONS,), writes=True),
         Workload("health-login", f"GET /health while {LOGIN_CONNECTIONS} clients log in", (32,), during_logins=True),
-        # Reported, not judged: at a million posts the middle page takes seconds, so its answers are waited for.
-        Workload("deep", "GET /posts, middle page", (4,), timeout=DEEP_PAGE_TIMEOUT_SECONDS),
+        # Pages by cursor, at 4 connections as the page 1 they are judged against: halfway and at the very end.
+        Workload("deep", f"GET /posts?size={PAGE_SIZE}&cursor= (middle)", (4,)),
+        Workload("deep-end", f"GET /posts?size={PAGE_SIZE}&cursor= (last page)", (4,)),
     )
 }
-SCALING_WORKLOADS = ("posts", "deep")
+DEEP_WORKLOADS = ("deep", "deep-end")
+SCALING_WORKLOADS = ("posts", *DEEP_WORKLOADS)
+# The listing of the feed as its cursors name it: (listing, order, author_id, q), as PostRepository.read_published.
+FEED_LISTING = ("posts", "-published_at", None, None)
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ class Bench:
         self.post_paths: tuple[str, ...] = ()
         self.draft_ids: tuple[uuid.UUID, ...] = ()
         self.user_posts_path = ""
-        self.middle_page = 1
+        self.deep_paths: dict[str, str] = {}
 
     # -- requests --------------------------------------------------------------------------------------
 
@@ -257,7 +260,8 @@ class Bench:
             "health-login": Request("/health"),
             "me": Request(f"{API}/users/me", token=token),
             "posts": Request(f"{API}/posts?page=1&size={PAGE_SIZE}"),
-            "deep": Request(f"{API}/posts?page={self.middle_page}&size={PAGE_SIZE}"),
+            "deep": Request(self.deep_paths.get("deep", "")),
+            "deep-end": Request(self.deep_paths.get("deep-end", "")),
             "post": Request(self.post_paths[0], paths=self.post_paths),
             "user-posts": Request(self.user_posts_path),
             "create": Request(f"{API}/posts", "POST", token, json.dumps(post_body), JSON),
@@ -269,6 +273,18 @@ class Bench:
             "soak": Request(mixed[0], token=token, paths=mixed),
         }
         return requests[workload]
+
+    def _feed_cursor(self, offset: int) -> str:
+        """The cursor of the feed's page after its row ``offset``, as a ``next`` link carries it: sealed by the app's
+        own code under the server's ``SECRET_KEY`` (paging there by ``next`` links would take 25,000 requests)."""
+        position = Position(self.db.feed_row_at(offset), backward=False)
+        return page_cursors(self.settings.secret_key).seal(listing_fingerprint(FEED_LISTING), position)
+
+    def _deep_paths(self) -> dict[str, str]:
+        """The feed's page halfway through it and its last page, by cursor."""
+        published = self.db.published_count()
+        offsets = {"deep": published // 2, "deep-end": max(0, published - PAGE_SIZE - 1)}
+        return {key: f"{API}/posts?size={PAGE_SIZE}&cursor={self._feed_cursor(at)}" for key, at in offsets.items()}
 
     @staticmethod
     def _preflight(base_url: str, request: Request) -> str | None:
@@ -310,7 +326,7 @@ class Bench:
         db_before = _cpu_by_pid(self.db.backend_pids())
         cpu_before = server.cpu_seconds()
         server.reset_peak_rss()
-        result = self.wrk.run(server.base_url, request, connections, self.options.duration, workload.timeout)
+        result = self.wrk.run(server.base_url, request, connections, self.options.duration)
         cpu = server.cpu_seconds() - cpu_before
         db_cpu = sum(after - db_before.get(pid, 0.0) for pid, after in _cpu_by_pid(self.db.backend_pids()).items())
         peak = server.peak_rss_mib()
@@ -329,14 +345,14 @@ class Bench:
     def _cell(self, server: Server, workload: Workload, connections: int, posts: int) -> None:
         request = self._request(workload.key)
         refused = self._preflight(server.base_url, request)
-        label = f"GET {request.path.removeprefix(API)} (middle)" if workload.key == "deep" else workload.label
+        label = workload.label
         cell = Cell(workload.key, label, server.app.label, server.workers, connections, posts, error=refused)
         self.cells.append(cell)
         try:
             if workload.key == "login" and not refused:
                 self.hash_rates[(server.app.label, server.workers)] = self._hash_rate()
             if not refused:
-                self.wrk.run(server.base_url, request, connections, self.options.warmup, workload.timeout)
+                self.wrk.run(server.base_url, request, connections, self.options.warmup)
                 for _ in range(self.options.runs):
                     run = self._measure(server, request, connections, workload)
                     cell.runs.append(run)
@@ -418,7 +434,7 @@ class Bench:
         self.post_paths = tuple(f"{API}/posts/{i}" for i in self.db.sample_published_ids(POST_SAMPLE))
         self.draft_ids = tuple(self.db.bench_drafts(self.bench_user, POST_SAMPLE))
         self.user_posts_path = f"{API}/users/{self.db.most_published_author()}/posts?page=1&size={PAGE_SIZE}"
-        self.middle_page = self.db.page_of_middle(PAGE_SIZE)
+        self.deep_paths = self._deep_paths()
 
         # A WSGI server's threads are its concurrency: both WSGI servers get as many as the app's pools are sized for.
         threads = {"wsgi": ("--blocking-threads", str(self.settings.web_threads))}
@@ -436,8 +452,8 @@ class Bench:
                 for app in (a for a in apps if a.interface == entry):
                     workloads = [w for w in selected if w.on_floor or not app.is_floor]
                     first = bool(inkwell) and app == inkwell[0] and workers == options.workers[0]
-                    if not first:  # the middle page is a scaling row: one server is enough
-                        workloads = [w for w in workloads if w.key != "deep"]
+                    if not first:  # the deep pages are scaling rows: one server is enough
+                        workloads = [w for w in workloads if w.key not in DEEP_WORKLOADS]
                     self._serve(app, workers, workloads, small, soak=first and options.soak > 0)
 
         scaling = [WORKLOADS[key] for key in SCALING_WORKLOADS if key in options.workloads]
@@ -447,7 +463,7 @@ class Bench:
             _log(f"database: growing to {posts:,} posts")
             grow_started = time.monotonic()
             self.db.grow_posts(posts)
-            self.middle_page = self.db.page_of_middle(PAGE_SIZE)
+            self.deep_paths = self._deep_paths()
             self.notes.append(f"grew the data set to {posts:,} posts in {time.monotonic() - grow_started:.0f} s")
             self._serve(inkwell[0], options.workers[0], scaling, posts)
 
