@@ -5,10 +5,11 @@ Every check schemathesis has runs (server errors, undocumented statuses and head
 requests refused, schema-violating requests accepted, authentication ignored, unsupported methods...) in its
 examples, coverage and fuzzing phases; ``CONTRACT_MAX_EXAMPLES`` (default 10 per operation) sets the depth, and the
 README has the long run. ``tests/fuzz/schemathesis.toml`` names the operations whose valid requests a rule no schema
-can express refuses: a secret the generator cannot know (400), an ``If-Match`` that is not the current ``ETag``
-(412). ``DELETE /users/me``, ``DELETE /auth/sessions/{id}`` and ``DELETE /users/{id}/sessions/{session_id}`` are left
-out: they end the run's own account or session (schemathesis finds the ids in the listings), after which every
-operation would answer 401; the fuzzing in ``test_openapi_fuzz`` covers them with accounts it replaces.
+can express refuses: a secret the generator cannot know (400: a mailed token, a cursor the API did not issue), an
+``If-Match`` that is not the current ``ETag`` (412). ``DELETE /users/me``, ``DELETE /auth/sessions/{id}`` and
+``DELETE /users/{id}/sessions/{session_id}`` are left out: they end the run's own account or session (schemathesis
+finds the ids in the listings), after which every operation would answer 401; the fuzzing in ``test_openapi_fuzz``
+covers them with accounts it replaces.
 """
 
 from __future__ import annotations

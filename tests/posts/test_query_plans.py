@@ -26,6 +26,41 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
+def _page_query(executed: list[tuple[str, Any]], table: str) -> tuple[str, Any]:
+    """The one page query (not a count) a request sent."""
+    (page_query,) = [
+        (statement, parameters)
+        for statement, parameters in executed
+        if statement.lstrip().upper().startswith("SELECT")
+        and f"FROM {table}" in statement
+        and "LIMIT" in statement
+        and "count(" not in statement.lower()
+    ]
+    return page_query
+
+
+def _plans_of_every_page(
+    client: TestClient[Litestar],
+    engine: Engine,
+    url: str,
+    params: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> list[str]:
+    """The plans of the first page, the next one by cursor, and the one before that (read backwards)."""
+    table = "post" if url.endswith("posts") else "user_account"
+
+    def plan_of(url: str, **params: Any) -> tuple[str, dict[str, Any]]:
+        with executed_statements() as executed:
+            response = client.get(url, params=params or None, headers=headers)
+        assert response.status_code == 200, response.text
+        return _plan(engine, *_page_query(executed, table)), response.json()
+
+    first, first_page = plan_of(url, **params)
+    following, next_page = plan_of(first_page["next"])
+    preceding, _ = plan_of(next_page["prev"])
+    return [first, following, preceding]
+
+
 @pytest.mark.parametrize(
     ("params", "index"),
     [
@@ -38,15 +73,25 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> str:
 def test_feed_queries_use_their_partial_index(
     client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine, params: dict[str, str], index: str
 ) -> None:
-    posts.create(accounts.user())
-    with executed_statements() as executed:
-        assert client.get(f"{API}/posts", params=params).status_code == 200
-    page_query = next(
-        (statement, parameters)
-        for statement, parameters in executed
-        if statement.lstrip().upper().startswith("SELECT")
-        and "FROM post" in statement
-        and "count(" not in statement.lower()
-    )
-    plan = _plan(migrated, *page_query)
-    assert index in plan, plan
+    author = accounts.user()
+    for _ in range(3):
+        posts.create(author)
+    for plan in _plans_of_every_page(client, migrated, f"{API}/posts", {"size": 1, **params}):
+        assert index in plan, plan
+
+
+def test_author_and_account_listings_use_their_index(
+    client: TestClient[Litestar], accounts: Accounts, posts: Posts, migrated: Engine
+) -> None:
+    author, admin = accounts.user(), accounts.superuser()
+    accounts.user()
+    for _ in range(3):
+        posts.create(author)
+    listings = {
+        f"{API}/users/{author.id}/posts": ("ix_post_author_published_feed", {}),
+        f"{API}/users/me/posts": ("ix_post_author_created", author.headers),
+        f"{API}/users": ("ix_user_account_created", admin.headers),
+    }
+    for url, (index, headers) in listings.items():
+        for plan in _plans_of_every_page(client, migrated, url, {"size": 1}, headers):
+            assert index in plan, (url, plan)

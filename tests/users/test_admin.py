@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
+from app.core.cursors import FOREIGN_CURSOR, INVALID_CURSOR
+from app.users.models import User
 from tests.factories import API, Accounts, unique_email
+from tests.pages import fetch, flatten, query_of, walk, walk_back
 
 USERS = f"{API}/users"
 
@@ -115,3 +121,29 @@ def test_a_superuser_cannot_demote_or_deactivate_themselves(client: TestClient[L
     # Another superuser can.
     demoted = client.patch(own, headers=other_admin.headers, json={"is_superuser": False})
     assert (demoted.status_code, demoted.json()["is_superuser"]) == (200, False)
+
+
+def test_users_by_cursor_newest_first_ties_and_search_kept(
+    client: TestClient[Litestar], accounts: Accounts, migrated: Engine
+) -> None:
+    admin = accounts.superuser()
+    ids = [accounts.register(first_name=f"Person{i}")["id"] for i in range(6)]
+    # Accounts created at the same instant are ordered by id.
+    with Session(migrated) as session:
+        session.execute(
+            update(User).where(User.id.in_([uuid.UUID(i) for i in ids[:4]])).values(created_at=datetime.now(UTC))
+        )
+        session.commit()
+    whole = fetch(client, USERS, admin.headers, size=100).ids
+    pages = walk(client, USERS, admin.headers, size=2)
+    assert flatten(pages) == whole
+    assert sorted(whole) == sorted([*ids, admin.id])
+    back = walk_back(client, pages[-1], admin.headers)
+    assert [page.ids for page in back] == [page.ids for page in reversed(pages[:-1])]
+    found = walk(client, USERS, admin.headers, size=1, q="person")
+    assert sorted(flatten(found)) == sorted(ids)
+    assert query_of(found[0].body["next"])["q"] == "person"
+    other_search = client.get(USERS, headers=admin.headers, params={"q": "person1", "cursor": found[0].cursor})
+    assert other_search.status_code == 400
+    assert other_search.json()["detail"] == FOREIGN_CURSOR
+    assert client.get(USERS, headers=admin.headers, params={"cursor": "abc"}).json()["detail"] == INVALID_CURSOR
