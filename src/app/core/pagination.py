@@ -56,7 +56,8 @@ MAX_PAGE_NUMBER = 1_000_000
 MAX_PAGE_DEPTH = 10_000
 """How many rows a keyset listing's page by number may skip: deeper pages are read by cursor."""
 CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
-MAX_CURSOR_LENGTH = 1_000
+# A title of 255 four-byte characters makes a cursor of about 1,430.
+MAX_CURSOR_LENGTH = 2_000
 
 PAGE_AND_CURSOR = "Send either `page` or `cursor`, not both"
 TOO_DEEP = (
@@ -200,8 +201,8 @@ class KeysetPages:
         row = tuple_(*self._columns)
         reverse: Direction = "asc" if direction == "desc" else "desc"
         forward, backward = self._ordered(base, model, direction), self._ordered(base, model, reverse)
-        # Reading forward in a descending order is reading smaller keys.
         self.first = forward
+        # Reading forward in a descending order is reading smaller keys.
         self.after = forward.where(row < bound if direction == "desc" else row > bound)
         self.before = backward.where(row > bound if direction == "desc" else row < bound)
         self.by_number = forward.offset(bindparam("page_offset"))
@@ -269,13 +270,17 @@ class Window:
         else:
             rows = self._rows(rows_of, pages.first, parameters, total)
         more, rows = len(rows) > query.size, rows[: query.size]
-        following = self._cursor(rows[-1], backward=False) if more else None
-        preceding = None
-        if query.page is not None:
-            # Asked by number, linked by number, as deep as numbers reach; on from there by cursor.
-            preceding = PageRef(page=number - 1) if number > 1 else None
-            if following is not None and number * query.size <= MAX_PAGE_DEPTH:
-                following = PageRef(page=number + 1)
+        if query.page is None:
+            following = self._cursor(rows[-1], backward=False) if more else None
+            return Listing(rows, total, number, query.size, total_is_estimate, following, None)
+        # Asked by number, linked by number, as deep as numbers reach; on from there by cursor.
+        preceding = PageRef(page=number - 1) if number > 1 else None
+        if not more:
+            following = None
+        elif number * query.size <= MAX_PAGE_DEPTH:
+            following = PageRef(page=number + 1)
+        else:
+            following = self._cursor(rows[-1], backward=False)
         return Listing(rows, total, number, query.size, total_is_estimate, following, preceding)
 
     def _rows(
