@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.application import create_app
+from app.core.pagination import MAX_PAGE_NUMBER, TOO_DEEP
 from tests.conftest import make_settings
 from tests.factories import API, Accounts
 
@@ -177,4 +178,8 @@ def test_a_page_number_past_any_depth_is_422_not_a_server_error(
     actor = accounts.user()
     response = client.get(f"{API}/auth/events", params={"page": 2**61}, headers=actor.headers)
     assert response.status_code == 422
-    assert client.get(f"{API}/posts", params={"page": 1_000_000}).status_code == 200
+    deepest = client.get(f"{API}/auth/events", params={"page": MAX_PAGE_NUMBER}, headers=actor.headers)
+    assert deepest.status_code == 200
+    # The listings that page by cursor too refuse page numbers past their depth, pointing to the cursor.
+    too_deep = client.get(f"{API}/posts", params={"page": MAX_PAGE_NUMBER})
+    assert (too_deep.status_code, too_deep.json()["detail"]) == (400, TOO_DEEP)
