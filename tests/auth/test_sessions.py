@@ -15,6 +15,7 @@ from app.application import create_app
 from app.core.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import API, Accounts, Actor
+from tests.pages import fetch, query_of
 
 ME = f"{API}/users/me"
 SESSIONS = f"{API}/auth/sessions"
@@ -60,6 +61,19 @@ def test_each_login_is_a_session_listed_with_its_client(client: TestClient[Lites
     assert _sessions(client, phone)["items"][0]["current"] is True
     one_per_page = _sessions(client, laptop, size=1, page=2)
     assert (one_per_page["total"], one_per_page["pages"], one_per_page["items"][0]["id"]) == (2, 2, laptop.session_id)
+    # Paged by number, linked by number, in the body and the Link header.
+    first = fetch(client, SESSIONS, laptop.headers, size=1)
+    assert (first.ids, query_of(first.body["next"]), first.body["prev"]) == (
+        [phone.session_id],
+        {"size": "1", "page": "2"},
+        None,
+    )
+    second = fetch(client, first.body["next"], laptop.headers)
+    assert (second.ids, second.body["next"], query_of(second.body["prev"])) == (
+        [laptop.session_id],
+        None,
+        {"size": "1", "page": "1"},
+    )
 
 
 def test_ending_a_session_stops_its_access_and_refresh_tokens_at_once(

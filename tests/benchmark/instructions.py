@@ -62,12 +62,13 @@ async def _serve(app: Litestar, path: str, token: str, warmup: int, requests: in
         raise SystemExit("the app did not start")
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     statuses: list[int] = []
+    route, _, query = path.partition("?")
 
     async def request() -> None:
         scope: Any = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "state": {},
+            "path": route, "raw_path": route.encode(), "query_string": query.encode(), "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "state": {},
         }  # fmt: skip
         body = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -124,7 +125,9 @@ def _count(options: argparse.Namespace, requests: int, env: dict[str, str], work
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmark.instructions", description=__doc__)
-    parser.add_argument("--path", default="/api/v1/users/me", help="the GET to count (/api/v1/users/me)")
+    parser.add_argument(
+        "--path", default="/api/v1/users/me", help="the GET to count, query string included (/api/v1/users/me)"
+    )
     parser.add_argument("--requests", type=int, default=300, help="N: the runs serve N and 2 N requests (300)")
     parser.add_argument("--warmup", type=int, default=100, help="requests before the counted ones (100)")
     parser.add_argument("--prepare", action="store_true", help="recreate and seed inkwell_bench first")

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, SkipValidation
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from app.audit.schemas import SecurityEventResponse
 from app.audit.service import AuditLog
 from app.core.caller import Caller, requires_superuser
 from app.core.openapi import AUTHENTICATED_ERRORS, RESTRICTED_ERRORS, errors
+from app.core.page_links import PAGE_HEADERS, page_response
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import get
 
@@ -34,17 +36,24 @@ class MyEventsController(Controller):
     tags = ["auth"]
     dependencies = _AUDIT_LOG
 
-    @get("/", operation_id="listMyEvents", responses=errors(*AUTHENTICATED_ERRORS, 422))
+    @get(
+        "/",
+        operation_id="listMyEvents",
+        responses=errors(*AUTHENTICATED_ERRORS, 422),
+        response_headers=PAGE_HEADERS,
+    )
     def list_events(
         self,
+        request: Request[Any, Any, Any],
         caller: NamedDependency[SkipValidation[Caller]],
         audit_log: NamedDependency[AuditLog],
+        *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> Page[SecurityEventResponse]:
+    ) -> Response[Page[SecurityEventResponse]]:
         """The security events of the caller's account, newest first: sign-ins, sessions ended, password changes,
         and what superusers did to it."""
-        return audit_log.read_page(caller.id, PageRequest(page=page, size=size))
+        return page_response(request, audit_log.read_page(caller.id, PageRequest(page=page, size=size)))
 
 
 class UserEventsController(Controller):
@@ -57,14 +66,20 @@ class UserEventsController(Controller):
     # The guard is the route's, not the controller's: Litestar's automatic OPTIONS route is public.
     # 404: a path whose id is no UUID matches no route.
     @get(
-        "/", operation_id="listUserEvents", responses=errors(*RESTRICTED_ERRORS, 404, 422), guards=[requires_superuser]
+        "/",
+        operation_id="listUserEvents",
+        responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        response_headers=PAGE_HEADERS,
+        guards=[requires_superuser],
     )
     def list_events(
         self,
+        request: Request[Any, Any, Any],
         user_id: FromPath[UUID],
         audit_log: NamedDependency[AuditLog],
+        *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> Page[SecurityEventResponse]:
+    ) -> Response[Page[SecurityEventResponse]]:
         """The security events of the account, newest first (superusers only); the events outlive the account."""
-        return audit_log.read_page(user_id, PageRequest(page=page, size=size))
+        return page_response(request, audit_log.read_page(user_id, PageRequest(page=page, size=size)))

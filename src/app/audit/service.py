@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, scoped_session
 
     from app.core.origin import RequestOrigin
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageRequest
 
 __all__ = ("AuditLog",)
 
@@ -94,7 +94,7 @@ class AuditLog(SQLAlchemySyncRepositoryService[SecurityEvent]):
         ).one()
         return bool(earlier) and not familiar
 
-    def read_page(self, subject_id: uuid.UUID, page: PageRequest) -> Page[SecurityEventResponse]:
+    def read_page(self, subject_id: uuid.UUID, page: PageRequest) -> Listing[SecurityEventResponse]:
         """A page of the events about account ``subject_id``, newest first."""
         events, total = self.get_many_and_count(SecurityEvent.subject_id == subject_id, *_NEWEST_FIRST, page.filter)
         return page.build(events, total).map(_response)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.auth.access_tokens import AccessTokenIssuer
     from app.auth.models import LoginSession
     from app.auth.schemas import TokenPair
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageRequest
     from app.core.settings import Settings
     from app.users.models import User
     from app.users.service import UserService
@@ -73,7 +73,7 @@ class AuthService:
 
     def live_sessions(
         self, user_id: uuid.UUID, page: PageRequest, current_session_id: uuid.UUID | None = None
-    ) -> Page[SessionResponse]:
+    ) -> Listing[SessionResponse]:
         """A page of the account's live sessions, the most recently used first; ``current_session_id`` is marked.
 
         Raises:

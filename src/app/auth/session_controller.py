@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -15,6 +16,7 @@ from app.auth.schemas import SessionResponse
 from app.auth.service import AuthService
 from app.core.caller import requires_superuser
 from app.core.openapi import AUTHENTICATED_ERRORS, RESTRICTED_ERRORS, errors
+from app.core.page_links import PAGE_HEADERS, page_response
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import delete, get
 from app.users.schemas import UserResponse
@@ -29,17 +31,25 @@ class SessionController(Controller):
     tags = ["auth"]
     dependencies = {"current_session_id": Provide(provide_current_session_id, sync_to_thread=False)}
 
-    @get("/", operation_id="listMySessions", responses=errors(*AUTHENTICATED_ERRORS, 422))
+    @get(
+        "/",
+        operation_id="listMySessions",
+        responses=errors(*AUTHENTICATED_ERRORS, 422),
+        response_headers=PAGE_HEADERS,
+    )
     def list_sessions(
         self,
+        request: Request[Any, Any, Any],
         caller: NamedDependency[UserResponse],
         current_session_id: NamedDependency[UUID],
         auth_service: NamedDependency[AuthService],
+        *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> Page[SessionResponse]:
+    ) -> Response[Page[SessionResponse]]:
         """The caller's live sessions, most recently used first; ``current`` marks this request's own."""
-        return auth_service.live_sessions(caller.id, PageRequest(page=page, size=size), current_session_id)
+        listing = auth_service.live_sessions(caller.id, PageRequest(page=page, size=size), current_session_id)
+        return page_response(request, listing)
 
     @delete(
         "/{session_id:uuid}",
@@ -80,17 +90,20 @@ class UserSessionController(Controller):
         "/",
         operation_id="listUserSessions",
         responses=errors(*RESTRICTED_ERRORS, 404, 422),
+        response_headers=PAGE_HEADERS,
         guards=[requires_superuser],
     )
     def list_sessions(
         self,
+        request: Request[Any, Any, Any],
         user_id: FromPath[UUID],
         auth_service: NamedDependency[AuthService],
+        *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> Page[SessionResponse]:
+    ) -> Response[Page[SessionResponse]]:
         """The account's live sessions, most recently used first (superusers only)."""
-        return auth_service.live_sessions(user_id, PageRequest(page=page, size=size))
+        return page_response(request, auth_service.live_sessions(user_id, PageRequest(page=page, size=size)))
 
     @delete(
         "/{session_id:uuid}",

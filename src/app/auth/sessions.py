@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, scoped_session
 
     from app.core.origin import RequestOrigin
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageRequest
 
 __all__ = (
     "INVALID_REFRESH_TOKEN",
@@ -232,7 +232,7 @@ class SessionService(SQLAlchemySyncRepositoryService[LoginSession]):
             )
         return ended
 
-    def read_live(self, user_id: uuid.UUID, page: PageRequest) -> Page[LoginSession]:
+    def read_live(self, user_id: uuid.UUID, page: PageRequest) -> Listing[LoginSession]:
         """A page of the account's live sessions, the most recently used first."""
         rows, total = self.get_many_and_count(
             LoginSession.user_id == user_id, *_live(datetime.now(UTC)), _MOST_RECENTLY_USED_FIRST, page.filter

@@ -76,15 +76,11 @@ class PageRequest(msgspec.Struct, frozen=True):
     def filter(self) -> LimitOffset:
         return LimitOffset(limit=self.size, offset=(self.page - 1) * self.size)
 
-    def build(self, items: Sequence[T], total: int, *, total_is_estimate: bool = False) -> Page[T]:
-        return Page(
-            items=list(items),
-            total=total,
-            page=self.page,
-            size=self.size,
-            pages=math.ceil(total / self.size),
-            total_is_estimate=total_is_estimate,
-        )
+    def build(self, items: Sequence[T], total: int) -> Listing[T]:
+        """The page of ``items`` out of ``total``, linked to the pages before and after it by number."""
+        following = PageRef(page=self.page + 1) if self.page * self.size < total else None
+        preceding = PageRef(page=self.page - 1) if self.page > 1 else None
+        return Listing(list(items), total, self.page, self.size, False, following, preceding)
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -104,19 +100,6 @@ class Page(msgspec.Struct, Generic[T]):
     total_is_estimate: bool = False
     next: str | None = None
     prev: str | None = None
-
-    def map(self, convert: Callable[[T], U]) -> Page[U]:
-        """The same page with each item converted, e.g. from a model to its response body."""
-        return Page(
-            items=[convert(item) for item in self.items],
-            total=self.total,
-            page=self.page,
-            size=self.size,
-            pages=self.pages,
-            total_is_estimate=self.total_is_estimate,
-            next=self.next,
-            prev=self.prev,
-        )
 
 
 @dataclass(frozen=True, slots=True)

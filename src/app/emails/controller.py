@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from app.core.caller import requires_superuser
 from app.core.openapi import BODY_ERRORS, RESTRICTED_ERRORS, errors
+from app.core.page_links import PAGE_HEADERS, page_response
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
 from app.core.routes import get, post
 from app.emails.models import EmailStatus
@@ -32,17 +33,21 @@ class OutboxController(Controller):
         operation_id="listEmails",
         guards=[requires_superuser],
         responses=errors(*RESTRICTED_ERRORS, 422),
+        response_headers=PAGE_HEADERS,
     )
     def list_emails(
         self,
+        request: Request[Any, Any, Any],
         outbox_service: NamedDependency[OutboxService],
+        *,
         page: PageNumber = 1,
         size: PageSize = DEFAULT_PAGE_SIZE,
         status: Annotated[EmailStatus | None, QueryParameter(description="only emails in this state")] = None,
-    ) -> Page[OutboxEmail]:
+    ) -> Response[Page[OutboxEmail]]:
         """Outbox emails, newest first, with masked recipients (superusers only); `status=failed` for the ones
         that need attention."""
-        return outbox_service.list_page(PageRequest(page=page, size=size), status).map(to_outbox_email)
+        listing = outbox_service.list_page(PageRequest(page=page, size=size), status).map(to_outbox_email)
+        return page_response(request, listing)
 
     @post(
         "/retry",

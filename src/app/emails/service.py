@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from app.core.pagination import Page, PageRequest
+    from app.core.pagination import Listing, PageRequest
     from app.core.settings import Settings
     from app.core.task_queue import TaskQueue
     from app.emails.rendering import EmailComposer
@@ -196,7 +196,7 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
 
     def list_page(
         self, page: PageRequest, status: EmailStatus | None = None, updated_since: datetime | None = None
-    ) -> Page[EmailOutbox]:
+    ) -> Listing[EmailOutbox]:
         """Rows newest first, optionally of one ``status`` and changed at or after ``updated_since`` (for a failed
         row, ``updated_at`` is when it failed: nothing changes it afterwards but a retry)."""
         filters: list[Any] = [
