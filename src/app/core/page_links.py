@@ -16,6 +16,8 @@ from litestar.datastructures import ResponseHeader
 from app.core.pagination import FIRST_PAGE, Page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from litestar import Request
 
     from app.core.pagination import Listing, PageRef
@@ -39,19 +41,25 @@ PAGE_HEADERS = [
 """The ``response_headers`` of a listing, for its OpenAPI operation."""
 
 
-def _url(request: Request[Any, Any, Any], ref: PageRef) -> str:
-    kept = [(name, value) for name, value in request.query_params.multi_items() if name not in _POSITION_PARAMETERS]
-    if ref.page is not None:
-        kept.append(("page", str(ref.page)))
-    if ref.cursor is not None:
-        kept.append(("cursor", ref.cursor))
-    return f"{request.url.path}?{urlencode(kept)}" if kept else request.url.path
+def _link_maker(request: Request[Any, Any, Any]) -> Callable[[PageRef], str]:
+    """Links from ``request``: its path and every query parameter but the position, encoded once for all links."""
+    path = request.url.path
+    kept = urlencode([item for item in request.query_params.multi_items() if item[0] not in _POSITION_PARAMETERS])
+
+    def link(ref: PageRef) -> str:
+        # A cursor is URL-safe base64: nothing in it needs escaping.
+        position = f"page={ref.page}" if ref.page is not None else "" if ref.cursor is None else f"cursor={ref.cursor}"
+        query = f"{kept}&{position}" if kept and position else kept or position
+        return f"{path}?{query}" if query else path
+
+    return link
 
 
 def page_response(request: Request[Any, Any, Any], listing: Listing[T]) -> Response[Page[T]]:
     """The page's body, with its ``next``/``prev`` URLs, and the ``Link`` header naming them and the first page."""
-    next_url = None if listing.next is None else _url(request, listing.next)
-    prev_url = None if listing.prev is None else _url(request, listing.prev)
+    link = _link_maker(request)
+    next_url = None if listing.next is None else link(listing.next)
+    prev_url = None if listing.prev is None else link(listing.prev)
     body = Page(
         items=listing.items,
         total=listing.total,
@@ -62,5 +70,5 @@ def page_response(request: Request[Any, Any, Any], listing: Listing[T]) -> Respo
         next=next_url,
         prev=prev_url,
     )
-    links = (("next", next_url), ("prev", prev_url), ("first", _url(request, FIRST_PAGE)))
+    links = (("next", next_url), ("prev", prev_url), ("first", link(FIRST_PAGE)))
     return Response(body, headers={"Link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links if url)})

@@ -11,7 +11,7 @@ for by number is read with ``OFFSET``, up to :data:`MAX_PAGE_DEPTH` rows deep. L
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
@@ -24,7 +24,7 @@ from app.core.cursors import Position, listing_fingerprint
 from app.core.errors import BadRequestError
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy import ColumnElement, Result, Row, Select
 
     from app.core.cursors import CursorCodec
 
@@ -162,7 +162,7 @@ class Listing(Generic[T]):
 
 
 Direction = Literal["asc", "desc"]
-RowsOf = Callable[["Select[Any]", Mapping[str, Any]], Iterable["Row[Any]"]]
+RowsOf = Callable[["Select[Any]", Mapping[str, Any]], "Result[Any]"]
 
 
 class KeysetPages:
@@ -272,7 +272,8 @@ class Window:
         """The page's rows and the one after it; none, without a statement, when the listing is empty."""
         if total == 0:
             return []
-        return list(rows_of(statement, {**parameters, "page_limit": self.query.size + 1}))
+        # All at once: a fetch per row would cost more than the page's query.
+        return list(rows_of(statement, {**parameters, "page_limit": self.query.size + 1}).all())
 
 
 # The ``page``, ``size`` and ``cursor`` query parameters of every listing. Handler parameters rather than a
