@@ -42,6 +42,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TABLES_CHILD_FIRST = (
     "email_outbox",
+    "idempotency_key",
     "one_time_token",
     "post",
     "profile",

@@ -16,6 +16,7 @@ __all__ = (
     "NotFoundError",
     "PreconditionFailedError",
     "ServiceError",
+    "UnprocessableContentError",
 )
 
 
@@ -55,6 +56,12 @@ class ConflictError(ServiceError):
     """The operation clashes with the current state of the data."""
 
     status_code = 409
+
+
+class UnprocessableContentError(ServiceError):
+    """The request is well-formed but cannot be carried out as sent (e.g. it reuses a key for another request)."""
+
+    status_code = 422
 
 
 class PreconditionFailedError(ServiceError):

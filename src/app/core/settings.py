@@ -143,6 +143,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     sign_in_lockout_failures: PositiveInt = 10
     sign_in_lockout_seconds: PositiveInt = 900
 
+    # Idempotency-Key (app/idempotency): how long a key replays its first answer, and how long a repeat that arrives
+    # while the first request still runs waits for its answer before it is told to retry (409).
+    idempotency_key_ttl_hours: PositiveInt = 24
+    idempotency_wait_seconds: PositiveFloat = 10.0
+
     token_cleanup_interval_seconds: PositiveFloat = 3600.0
     token_cleanup_grace_hours: PositiveInt = 24
     security_event_retention_days: PositiveInt = 365
