@@ -19,7 +19,7 @@ WELL_FORMED_KEY = re.compile(r"[!-~]{1,255}")
 
 
 @schemathesis.hook
-def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
-    key = (case.headers or {}).get(IDEMPOTENCY_KEY)
+def before_call(context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]) -> None:
+    key: object = case.headers.get(IDEMPOTENCY_KEY) if case.headers else None
     if isinstance(key, str) and WELL_FORMED_KEY.fullmatch(key):
         case.headers[IDEMPOTENCY_KEY] = str(uuid.uuid4())

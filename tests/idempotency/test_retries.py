@@ -118,8 +118,8 @@ def test_an_expired_key_runs_its_request_again(
 @pytest.mark.parametrize("value", [b"", b" ", "é".encode(), b"x" * 256, b"two words"])
 def test_a_malformed_key_is_422(client: TestClient[Litestar], accounts: Accounts, value: bytes) -> None:
     author = accounts.user()
-    headers: dict[str, str | bytes] = {**author.headers, "Idempotency-Key": value}
-    response = client.post(POSTS, json=_post_body(), headers=headers)
+    headers = {name.encode(): header.encode() for name, header in author.headers.items()}
+    response = client.post(POSTS, json=_post_body(), headers={**headers, b"Idempotency-Key": value})
     assert response.status_code == 422, response.text
     assert _own_posts(client, author) == 0
 
