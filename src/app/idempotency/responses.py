@@ -37,8 +37,9 @@ IdempotencyKeyHeader = Annotated[
         # Visible ASCII, as in a structured-field string; spelled as a range both Python and JSON Schema read alike.
         pattern="^[!-~]+$",
         description=(
-            "a key unique to this request (e.g. a UUID): sent again with the same body within 24 hours, the request"
-            " is not repeated and the first answer is replayed; with another body it is 422"
+            "a key unique to this request (e.g. a UUID): sent again with the same request within the key's lifetime"
+            " (24 hours by default), it is not carried out again and the first answer is replayed; with another"
+            " request it is 422"
         ),
     ),
 ]
