@@ -20,7 +20,7 @@ from litestar.status_codes import (
 )
 from sqlalchemy import exc as sa_exc
 
-from app.core.errors import ServiceError
+from app.core.errors import ServiceError, TooManyRequestsError
 
 if TYPE_CHECKING:
     from litestar import Request, Response
@@ -51,8 +51,12 @@ def _is_database_outage(exc: BaseException | None) -> bool:
 
 
 def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
-    headers = {**(exc.headers or {}), **(BEARER_CHALLENGE if exc.status_code == HTTP_401_UNAUTHORIZED else {})}
-    return _json_error(request, exc.status_code, exc.detail, headers=headers or None)
+    headers: dict[str, str] | None
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    else:
+        headers = BEARER_CHALLENGE if exc.status_code == HTTP_401_UNAUTHORIZED else None
+    return _json_error(request, exc.status_code, exc.detail, headers=headers)
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -4,6 +4,8 @@ HTTP API, a CLI, a worker). ``app.core.error_responses`` turns them into the API
 
 from __future__ import annotations
 
+import math
+
 # advanced-alchemy's own: its repositories raise it for a missing row and services raise the same class, so a missing
 # resource gets one answer whichever of them noticed.
 from advanced_alchemy.exceptions import NotFoundError
@@ -16,17 +18,17 @@ __all__ = (
     "NotFoundError",
     "PreconditionFailedError",
     "ServiceError",
+    "TooManyRequestsError",
 )
 
 
 class ServiceError(Exception):
     """A business rule refused the operation; ``detail`` is safe to show the client.
 
-    ``status_code`` is the HTTP status the API answers with, ``headers`` any it sends along.
+    ``status_code`` is the HTTP status the API answers with.
     """
 
     status_code = 400
-    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -61,3 +63,13 @@ class PreconditionFailedError(ServiceError):
     """The request's precondition (``If-Match``) does not hold: the resource changed since the client read it."""
 
     status_code = 412
+
+
+class TooManyRequestsError(ServiceError):
+    """Too many attempts lately: the operation may succeed after ``retry_after`` seconds (at least one)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, math.ceil(retry_after))
