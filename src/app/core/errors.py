@@ -1,5 +1,5 @@
 """The errors a service raises when a business rule refuses an operation: plain Python, whoever the caller is (the
-HTTP API, a CLI, a worker). ``app.core.error_responses`` turns them into the API's JSON error bodies.
+HTTP API, a CLI, a worker). ``app.core.error_responses`` turns them into the API's problem details.
 """
 
 from __future__ import annotations
