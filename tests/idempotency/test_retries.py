@@ -25,6 +25,7 @@ from app.emails.models import EmailKind, EmailOutbox, EmailStatus
 from app.idempotency.models import IdempotencyKey
 from tests.emails.outbox import fail_for_good, published_sends, rows_of
 from tests.factories import API, Accounts, Actor, unique_email
+from tests.problems import problem
 
 POSTS = f"{API}/posts"
 REPLAYED = "Idempotent-Replayed"
@@ -83,7 +84,12 @@ def test_the_same_key_with_another_body_or_path_is_422_and_changes_nothing(
 
     other_body = client.post(POSTS, json=_post_body("Second"), headers={**author.headers, **key})
     assert other_body.status_code == 422, other_body.text
-    assert "Idempotency-Key" in other_body.json()["detail"]
+    refusal = problem(other_body)
+    assert refusal["type"] == "urn:inkwell:problem:validation-failed"
+    assert refusal["errors"] == [
+        {"field": "Idempotency-Key", "source": "header", "message": refusal["detail"]},
+    ]
+    assert "different request" in refusal["detail"]
     assert REPLAYED not in other_body.headers
     assert _own_posts(client, author) == 1
 
@@ -230,7 +236,13 @@ def test_a_repeat_waits_for_the_first_answer_then_gets_409_to_retry(
         waited = client.post(POSTS, json=_post_body(), headers={**author.headers, **key})
         assert waited.status_code == 409, waited.text
         assert waited.headers["Retry-After"] == "1"
-        assert "in progress" in waited.json()["detail"]
+        assert problem(waited) == {
+            "status": 409,
+            "type": "urn:inkwell:problem:request-in-progress",
+            "title": "The same request is in progress",
+            "detail": "A request with this Idempotency-Key is still in progress; retry shortly",
+            "retry_after": 1,
+        }
 
         def answer_later() -> None:
             time.sleep(0.2)

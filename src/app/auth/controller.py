@@ -36,6 +36,7 @@ from app.core.routes import post
 from app.core.schemas import NO_NUL
 from app.core.security import minimum_duration
 from app.core.settings import Settings
+from app.core.strict_body import body_errors
 from app.idempotency.responses import REPLAY_HEADERS, IdempotencyKeyHeader, respond_once
 from app.idempotency.service import IdempotencyService
 from app.users.schemas import UserRegistration, UserResponse
@@ -47,6 +48,7 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 JSON_MEDIA_TYPE = "application/json"
 RESET_LINK_SENT = Accepted(detail="If an account uses this address, a password reset link is on its way.")
 VERIFICATION_SENT = Accepted(detail="A new verification link is on its way.")
+INVALID_LOGIN_BODY = "Validation failed for POST /auth/login"
 
 _LOGIN_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -68,15 +70,16 @@ LOGIN_REQUEST_BODY = RequestBody(
 
 
 def parse_login_form(body: bytes, media_type: str) -> LoginForm:
-    """Read OAuth2 password-flow credentials from a form body, or the same fields as JSON."""
+    """Read OAuth2 password-flow credentials from a form body, or the same fields as JSON (held to its types)."""
+    strict = media_type == JSON_MEDIA_TYPE
     try:
-        if media_type == JSON_MEDIA_TYPE:
-            return msgspec.json.decode(body, type=LoginForm)
-        return msgspec.convert(dict(parse_qsl(body.decode(), keep_blank_values=True)), LoginForm)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ValidationException(
-            "Validation failed for POST /auth/login", extra=[{"message": str(exc), "source": "body"}]
-        ) from exc
+        fields: Any = msgspec.json.decode(body) if strict else dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ValidationException(INVALID_LOGIN_BODY, extra=[{"message": str(exc), "source": "body"}]) from exc
+    try:
+        return msgspec.convert(fields, LoginForm, strict=strict)
+    except msgspec.ValidationError:
+        raise ValidationException(INVALID_LOGIN_BODY, extra=body_errors(fields, LoginForm, strict=strict)) from None
 
 
 class AuthController(Controller):

@@ -13,7 +13,7 @@ from litestar.params import HeaderParameter
 from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_200_OK
 
-from app.idempotency.service import Answer
+from app.idempotency.service import KEY_HEADER, Answer
 
 if TYPE_CHECKING:
     import uuid
@@ -30,7 +30,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
-        name="Idempotency-Key",
+        name=KEY_HEADER,
         required=False,
         min_length=1,
         max_length=255,
@@ -85,8 +85,8 @@ def respond_once(
     request (method, path, ``body``) by the same caller gets the first answer again.
 
     Raises:
-        UnprocessableContentError: the key was sent with another request.
-        RequestInProgressError: the first request with the key has not answered yet.
+        InvalidValueError: the key was sent with another request.
+        InProgressError: the first request with the key has not answered yet.
     """
     if key is None:
         return work()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from advanced_alchemy.exceptions import RepositoryError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.errors import ConflictError, UnprocessableContentError
+from app.core.errors import InProgressError, InvalidValueError
 from app.idempotency.repository import IdempotencyKeyRepository
 
 if TYPE_CHECKING:
@@ -31,11 +31,12 @@ if TYPE_CHECKING:
 
     from app.core.settings import Settings
 
-__all__ = ("ANONYMOUS", "Answer", "IdempotencyService", "KeyedRequest", "RequestInProgressError")
+__all__ = ("ANONYMOUS", "Answer", "IdempotencyService", "KeyedRequest")
 
 logger = logging.getLogger(__name__)
 
 ANONYMOUS = "anonymous"
+KEY_HEADER = "Idempotency-Key"
 DIGEST_LABEL = b"inkwell idempotency request"
 KEY_REUSED = (
     "This Idempotency-Key was sent with a different request (method, path or body) in the last {hours} hours; "
@@ -44,15 +45,8 @@ KEY_REUSED = (
 # The first poll comes soon (the answer is stored right after the work commits), later ones back off.
 FIRST_POLL_SECONDS = 0.01
 LONGEST_POLL_SECONDS = 0.25
-
-
-class RequestInProgressError(ConflictError):
-    """The first request with this key has not answered yet (or stopped before it could)."""
-
-    headers = {"Retry-After": "1"}
-
-    def __init__(self) -> None:
-        super().__init__("A request with this Idempotency-Key is still in progress; retry shortly")
+IN_PROGRESS = "A request with this Idempotency-Key is still in progress; retry shortly"
+RETRY_IN_PROGRESS_AFTER_SECONDS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +94,8 @@ class IdempotencyService:
         """``work``'s answer, and False; or, for a repeat of a request that answered, its stored answer and True.
 
         Raises:
-            UnprocessableContentError: the key was sent with another request.
-            RequestInProgressError: the first request has not answered within ``IDEMPOTENCY_WAIT_SECONDS``.
+            InvalidValueError: the key was sent with another request.
+            InProgressError: the first request has not answered within ``IDEMPOTENCY_WAIT_SECONDS``.
         """
         deadline = time.monotonic() + self.wait_seconds
         while not self._reserve(request):
@@ -145,11 +139,12 @@ class IdempotencyService:
             if row is None or row.expires_at <= datetime.now(UTC):
                 return None
             if not hmac.compare_digest(row.request_digest, request.digest):
-                raise UnprocessableContentError(KEY_REUSED.format(hours=int(self.lifetime.total_seconds() // 3600)))
+                hours = int(self.lifetime.total_seconds() // 3600)
+                raise InvalidValueError(KEY_REUSED.format(hours=hours), field=KEY_HEADER, source="header")
             if row.status_code is not None:
                 return Answer(row.status_code, row.response_body or b"", row.location)
             if time.monotonic() + pause > deadline:
-                raise RequestInProgressError
+                raise InProgressError(IN_PROGRESS, RETRY_IN_PROGRESS_AFTER_SECONDS)
             time.sleep(pause)
             pause = min(pause * 2, LONGEST_POLL_SECONDS)
 
