@@ -1,4 +1,5 @@
-"""Alembic environment: runs migrations on the app's own engine, inside one transaction."""
+"""Alembic environment: runs migrations on the app's own engine, inside one transaction, which also records the
+statement timeout as the role's default when a transaction pooler is in front (app.core.database)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from advanced_alchemy.base import metadata_registry
 from alembic import context
 
 import app.models  # noqa: F401  (registers every table on the metadata)
+from app.core.database import record_statement_timeout
 from app.core.migration_types import compare_column_types
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def run_migrations_online() -> None:
         _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
+            record_statement_timeout(connection)
 
 
 if context.is_offline_mode():
