@@ -145,8 +145,8 @@ def record_statement_timeout(connection: Connection) -> None:
 
     The release step runs it (``migrations/env.py``), in the migrations' transaction. PostgreSQL applies a role's
     default to every session it starts for the role, whichever client the pooler lends that session to; a ``SET``
-    would last one transaction, or leak into another client's. Sessions already open keep the value they started with.
-    Without a pooler it does nothing: each connection sets the timeout as it starts.
+    would last one transaction, or leak into another client's. Sessions already open keep the value they started with,
+    but for the release's own. Without a pooler it does nothing: each connection sets the timeout as it starts.
     """
     timeout_ms = connection.get_execution_options().get(ROLE_STATEMENT_TIMEOUT_OPTION)
     if timeout_ms is None:
@@ -154,8 +154,8 @@ def record_statement_timeout(connection: Connection) -> None:
     database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
     quoted = connection.dialect.identifier_preparer.quote(database)
     connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET statement_timeout = {timeout_ms:d}")
-    # The session the release runs on started before that default (on a first release, with none): the pooler keeps it
-    # and lends it to the app next. The same value, set for the whole session, is the one state it may carry.
+    # The session the release runs on started before that default (on a first release, with none), and the pooler
+    # lends it to the app next. Set for the whole session, the value leaks nothing: every later session has it too.
     connection.exec_driver_sql(f"SET SESSION statement_timeout = {timeout_ms:d}")
 
 
