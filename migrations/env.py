@@ -1,7 +1,8 @@
 """Alembic environment: runs migrations on the app's own engine, each revision in a transaction of its own.
 
 A revision's locks end with its own transaction, not with the last revision's, and a release that fails part-way
-keeps the revisions it applied: running it again carries on from the one that failed.
+keeps the revisions it applied: running it again carries on from the one that failed. Behind a transaction pooler
+it also records the statement timeout as the role's default (app.core.database).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from advanced_alchemy.base import metadata_registry
 from alembic import context
 
 import app.models  # noqa: F401  (registers every table on the metadata)
+from app.core.database import record_statement_timeout
 from app.core.migration_types import compare_column_types
 
 if TYPE_CHECKING:
@@ -47,14 +49,20 @@ def _migration_session(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "postgresql":
         yield
         return
-    # Session settings (a concurrent index build runs outside any transaction); they end with the connection,
-    # which is closed rather than returned to the pool.
+    # Session settings (a concurrent index build runs outside any transaction). Connected directly, they end with
+    # the connection, which is closed rather than returned to the pool; behind a transaction pooler the server
+    # session outlives it and serves the app next, so they are undone, and the app's timeout set, first.
     connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
     connection.exec_driver_sql("SET statement_timeout = 0")
     connection.commit()
     try:
         yield
     finally:
+        connection.rollback()
+        connection.exec_driver_sql("RESET lock_timeout")
+        connection.exec_driver_sql("RESET statement_timeout")
+        record_statement_timeout(connection)
+        connection.commit()
         connection.invalidate()
 
 
