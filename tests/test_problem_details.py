@@ -182,7 +182,7 @@ def test_an_unexpected_failure_is_a_500_that_shows_nothing(
 
 def test_the_document_promises_problem_details_for_every_error(client: TestClient[Litestar]) -> None:
     document = client.get("/schema/openapi.json").json()
-    schemas = {422: "ValidationProblem", 429: "RetryLaterProblem", 503: "RetryLaterProblem"}
+    schemas = {409: "ConflictProblem", 422: "ValidationProblem", 429: "RetryLaterProblem", 503: "RetryLaterProblem"}
     documented = 0
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -198,3 +198,4 @@ def test_the_document_promises_problem_details_for_every_error(client: TestClien
         "$ref": "#/components/schemas/FieldError"
     }
     assert "retry_after" in components["RetryLaterProblem"]["required"]
+    assert "retry_after" not in components["ConflictProblem"]["required"]

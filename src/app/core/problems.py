@@ -102,13 +102,17 @@ class ConflictProblem(Problem, kw_only=True):
     """A ``409``: the request clashes with the data as it is, or (``request-in-progress``) with the same request,
     sent earlier with the same ``Idempotency-Key`` and not answered yet."""
 
-    retry_after: Annotated[
-        int | msgspec.UnsetType,
-        msgspec.Meta(
-            ge=1,
-            description="for `request-in-progress` only: seconds to wait before sending it again, as in `Retry-After`",
-        ),
-    ] = msgspec.UNSET
+    retry_after: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                description="for `request-in-progress` only: seconds to wait before sending it again, as in "
+                "`Retry-After`",
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 _SCHEMAS: dict[int, type[Problem]] = {
