@@ -5,7 +5,8 @@ PostgreSQL half is skipped on a developer machine and fails under ``CI=true``.
 
 Worker tests run a real Celery worker (in a thread) on Redis database 14 (``TEST_REDIS_URL``), which they
 flush, and deliver to a real SMTP server (aiosmtpd) on a free port. Without Redis they skip locally and fail
-under ``CI=true``. So do the ops tests that run Debian's ``promtool`` and ``prometheus`` when these are missing.
+under ``CI=true``. So do the ops tests that run Debian's ``promtool`` and ``prometheus`` when these are missing, and
+the test behind Debian's ``pgbouncer``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TABLES_CHILD_FIRST = (
     "email_outbox",
+    "idempotency_key",
     "one_time_token",
     "post",
     "profile",
@@ -92,9 +94,10 @@ def make_settings(database_url: str, **overrides: str) -> Settings:
     return load_settings(environ, env_file=None)
 
 
-def migrate(database_url: str) -> Settings:
-    """Bring the database at ``database_url`` to Alembic's head, the way `litestar database upgrade` does."""
-    settings = make_settings(database_url)
+def migrate(database_url: str, **overrides: str) -> Settings:
+    """Bring the database at ``database_url`` to Alembic's head, the way `litestar database upgrade` does, with the
+    test settings (and ``overrides``, by variable name)."""
+    settings = make_settings(database_url, **overrides)
     engine = build_engine(settings)
     AlembicCommands(sqlalchemy_config=build_sqlalchemy_config(settings, engine)).upgrade("head")
     engine.dispose()
@@ -117,8 +120,10 @@ def process_environment(settings: Settings, **overrides: str) -> dict[str, str]:
 
 
 def installed(command: str, package: str) -> str:
-    """The path of ``command``, or the test skips (fails under ``CI=true``) naming the Debian ``package`` it needs."""
-    path = shutil.which(command)
+    """The path of ``command``, or the test skips (fails under ``CI=true``) naming the Debian ``package`` it needs.
+
+    Daemons such as pgbouncer live in /usr/sbin, which a user's PATH may lack."""
+    path = shutil.which(command) or shutil.which(command, path="/usr/sbin")
     if path is None:
         _unavailable(f"{command} is not installed (Debian: apt-get install {package})")
     return path
@@ -133,6 +138,12 @@ def promtool() -> str:
 def prometheus_binary() -> str:
     """Debian's ``prometheus`` (the server), for tests.prometheus.prometheus()."""
     return installed("prometheus", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_binary() -> str:
+    """Debian's ``pgbouncer``, for tests.pgbouncer.pgbouncer()."""
+    return installed("pgbouncer", "pgbouncer")
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,18 @@ in a process group of its own, stopped by SIGTERM to the whole group (every proc
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from tests.servers import REPO_ROOT
 
@@ -120,3 +124,30 @@ def stop_all(processes: list[ProcfileProcess]) -> dict[str, int | None]:
         # Whatever the command left behind in its group (it should be nothing) goes too.
         process.signal_group(signal.SIGKILL)
     return exit_codes
+
+
+def wait_for(
+    condition: Callable[[], Any], what: str, timeout: float = 60, detail: Callable[[], object] = lambda: None
+) -> Any:
+    """Poll ``condition`` until it returns something true (a server not answering yet counts as false)."""
+    deadline = time.monotonic() + timeout
+    result: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except httpx.TransportError as exc:
+            result = exc
+        if result and not isinstance(result, Exception):
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {result!r}, {detail()!r})")
+
+
+def json_lines(process: ProcfileProcess) -> Iterator[dict[str, Any]]:
+    """The JSON log lines ``process`` printed so far."""
+    for line in process.lines:
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue

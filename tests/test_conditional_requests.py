@@ -10,9 +10,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.application import create_app
-from app.core.entity_tags import entity_tag, matches_any
+from app.core.entity_tags import PRECONDITION_FAILED, entity_tag, matches_any
 from app.core.settings import Settings
 from tests.factories import API, Accounts, Posts
+from tests.problems import about_blank, problem
 
 
 def _revalidate(client: TestClient[Litestar], path: str, headers: dict[str, str]) -> str:
@@ -75,7 +76,7 @@ def test_if_match_guards_every_change_of_a_post(client: TestClient[Litestar], ac
     path = f"{API}/posts/{post['id']}"
     tag = client.get(path).headers["etag"]
     stale = client.patch(path, json={"title": "Lost"}, headers={**author.headers, "If-Match": STALE})
-    assert (stale.status_code, stale.json()["status_code"]) == (412, 412)
+    assert problem(stale) == about_blank(412, PRECONDITION_FAILED)
     assert (
         client.patch(path, json={"title": "Weak"}, headers={**author.headers, "If-Match": f"W/{tag}"}).status_code
         == 412

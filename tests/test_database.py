@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
 from app.core import database
 from app.core.database import build_autocommit_engine, build_engine
 from app.core.settings import Settings
+from tests.conftest import DATABASE_PREFIX, _postgres_database, migrate
+
+STATEMENT_TIMEOUT = {"DATABASE_STATEMENT_TIMEOUT_MS": "1234"}
 
 
 def test_a_connection_pinged_after_idling_is_handed_out_outside_any_transaction(
@@ -29,3 +33,47 @@ def test_a_connection_pinged_after_idling_is_handed_out_outside_any_transaction(
     finally:
         autocommit_engine.dispose()
         engine.dispose()
+
+
+@pytest.fixture
+def new_postgres_database(worker_id_suffix: str) -> str:
+    return _postgres_database(f"{DATABASE_PREFIX}_timeout{worker_id_suffix}")
+
+
+def _statement_timeout(url: str) -> str:
+    """``statement_timeout`` in a new session that sets nothing itself: the role's and database's defaults."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        row = conn.execute("SHOW statement_timeout").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _engine_statement_timeouts(settings: Settings) -> set[str]:
+    engine = build_engine(settings)
+    autocommit_engine = build_autocommit_engine(settings, engine)
+    try:
+        timeouts = set()
+        for target in (engine, autocommit_engine):
+            with target.connect() as connection:
+                timeouts.add(connection.exec_driver_sql("SHOW statement_timeout").scalar_one())
+        return timeouts
+    finally:
+        autocommit_engine.dispose()
+        engine.dispose()
+
+
+def test_direct_connections_set_the_statement_timeout_as_they_start(new_postgres_database: str) -> None:
+    settings = migrate(new_postgres_database, **STATEMENT_TIMEOUT)
+    assert _engine_statement_timeouts(settings) == {"1234ms"}
+    # The release step leaves the role's defaults alone (other sessions, a long maintenance one, keep theirs).
+    assert _statement_timeout(new_postgres_database) == "0"
+
+
+def test_behind_a_transaction_pooler_the_release_step_makes_the_timeout_the_roles_default(
+    new_postgres_database: str,
+) -> None:
+    """Nothing is sent at start-up (a pooler would refuse it): every session of the role in this database starts with
+    the timeout instead. tests/e2e/test_pgbouncer.py shows it through a real PgBouncer."""
+    settings = migrate(new_postgres_database, DATABASE_POOLER="transaction", **STATEMENT_TIMEOUT)
+    assert _statement_timeout(new_postgres_database) == "1234ms"
+    assert _engine_statement_timeouts(settings) == {"1234ms"}

@@ -1,4 +1,5 @@
-"""How database failures map to responses: outages 503, bad values 422, conflicts 409, never a 500 with details."""
+"""How database failures map to problem details: outages 503, bad values 422, conflicts 409, never a 500 with
+details."""
 
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ class _DriverError(Exception):
         (sa_exc.InterfaceError("SELECT 1", {}, _DriverError("closed")), 503, "The database is unavailable"),
         (sa_exc.DataError("INSERT", {}, _DriverError("NUL byte")), 422, "A value in the request cannot be stored"),
         (sa_exc.IntegrityError("INSERT", {}, _DriverError("fk violation")), 409, "conflicts with the current state"),
-        (sa_exc.ProgrammingError("SELECT nope", {}, _DriverError("syntax")), 500, "Internal Server Error"),
+        (sa_exc.ProgrammingError("SELECT nope", {}, _DriverError("syntax")), 500, "The server failed to answer"),
     ],
 )
 def test_repository_errors_map_to_statuses(error: Exception, status: int, detail: str) -> None:
     handler = exception_handlers()[RepositoryError]
     response = handler(RequestFactory().get("/"), _wrapped(error))
     body = msgspec.json.decode(response.render(response.content, "application/json"))
-    assert response.status_code == status
+    assert (response.status_code, response.media_type, body["status"]) == (status, "application/problem+json", status)
     assert detail in body["detail"]
     assert "SELECT" not in body["detail"]
     assert "INSERT" not in body["detail"]

@@ -160,6 +160,9 @@ def generated(server_url: str, tmp_path: Path) -> Iterator[GeneratedClient]:
 def test_a_generated_client_walks_the_first_session(generated: GeneratedClient, smtp_server: SMTPServer) -> None:
     models, public, email = generated.models, generated.public(), unique_email("ada")
 
+    short = models.UserRegistration(email=email, password="short", first_name="x" * 101)
+    invalid = generated.call("auth.register", models.ValidationProblem, client=public, body=short)
+    assert [(error.source, error.field) for error in invalid.errors] == [("body", "password"), ("body", "first_name")]
     registration = models.UserRegistration(email=email, password=DEFAULT_PASSWORD, first_name="Ada")
     registered = generated.call("auth.register", models.UserResponse, client=public, body=registration)
     assert (registered.email, registered.full_name, registered.is_verified) == (email, "Ada", False)
@@ -185,15 +188,15 @@ def test_a_generated_client_walks_the_first_session(generated: GeneratedClient, 
     updated = generated.call("posts.update_post", models.PostResponse, post_id=post.id, client=bearer, body=change)
     assert (updated.id, updated.title, updated.content) == (post.id, "Notes, revised", post.content)
     assert generated.status("posts.delete_post", post_id=post.id, client=bearer) == HTTPStatus.NO_CONTENT
-    gone = generated.call("posts.get_post", models.ErrorBody, post_id=post.id, client=public)
-    assert gone.status_code == HTTPStatus.NOT_FOUND
+    gone = generated.call("posts.get_post", models.Problem, post_id=post.id, client=public)
+    assert (gone.status, gone.type_, gone.title) == (HTTPStatus.NOT_FOUND, "about:blank", "Not Found")
 
     spent = models.RefreshRequest(refresh_token=pair.refresh_token)
     refreshed = generated.call("auth.refresh", models.TokenPair, client=public, body=spent)
     assert refreshed.refresh_token != pair.refresh_token
     current = models.RefreshRequest(refresh_token=refreshed.refresh_token)
     assert generated.status("auth.logout", client=public, body=current) == HTTPStatus.NO_CONTENT
-    refused = generated.call("auth.refresh", models.ErrorBody, client=public, body=current)
-    assert refused.status_code == HTTPStatus.UNAUTHORIZED
-    signed_out = generated.call("users.get_me", models.ErrorBody, client=generated.bearer(refreshed.access_token))
-    assert signed_out.status_code == HTTPStatus.UNAUTHORIZED
+    refused = generated.call("auth.refresh", models.Problem, client=public, body=current)
+    assert refused.status == HTTPStatus.UNAUTHORIZED
+    signed_out = generated.call("users.get_me", models.Problem, client=generated.bearer(refreshed.access_token))
+    assert signed_out.status == HTTPStatus.UNAUTHORIZED

@@ -61,8 +61,8 @@ def _domain(module: str) -> str | None:
 
 # Between domains the arrows point one way too: each domain here may import those listed after it, never the reverse.
 # auth signs accounts in and ends their sessions, so it builds on users; users knows accounts, not tokens. Both record
-# what they do in the audit log, which knows neither.
-DOMAIN_ORDER = ("system", "ops", "maintenance", "posts", "auth", "users", "audit", "emails")
+# what they do in the audit log, which knows neither. Idempotency keys know none of the requests they keep.
+DOMAIN_ORDER = ("system", "ops", "maintenance", "posts", "auth", "users", "audit", "emails", "idempotency")
 
 
 def violations(edges: list[Edge]) -> list[str]:

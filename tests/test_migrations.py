@@ -1,5 +1,6 @@
-"""Alembic migrations: head on an empty database (SQLite and PostgreSQL) matches the models exactly, and downgrades
-cleanly; data migrations keep what is stored."""
+"""Alembic migrations: head on an empty database (SQLite and PostgreSQL) matches the models exactly, each revision
+downgrades to the schema it was applied to; data migrations keep what is stored. What the migrations lock on
+PostgreSQL: tests/migrations/."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from app.auth.models import LoginSession, RefreshToken
 from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.migration_types import compare_column_types
 from tests.conftest import DATABASE_PREFIX, _postgres_database, make_settings
+from tests.migrations.steps import Revisions
 
 
 @pytest.fixture
@@ -52,6 +54,21 @@ def test_upgrade_head_has_no_drift_and_downgrade_base_works(empty_database: str)
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         commands.upgrade("head")
         assert {"user_account", "refresh_token"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_each_revision_downgrades_to_the_schema_it_was_applied_to(empty_database: str) -> None:
+    settings = make_settings(empty_database)
+    engine = build_engine(settings)
+    revisions = Revisions(settings, engine)
+    try:
+        for revision in revisions.order:
+            up = revisions.upgrade(revision)
+            down = revisions.downgrade(revision)
+            differ = set(up.before.definitions) ^ set(down.after.definitions)
+            assert down.after == up.before, f"{down} leaves {sorted({table for table, _ in differ})} unlike before"
+            assert revisions.upgrade(revision).after == up.after, f"{revision} applied again differs"
     finally:
         engine.dispose()
 

@@ -58,6 +58,8 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"ACCESS_TOKEN_EXPIRE_MINUTES": "0"}, "invalid setting ACCESS_TOKEN_EXPIRE_MINUTES"),
         ({"APP_ENV": "staging"}, "invalid setting APP_ENV"),
         ({"DEBUG": "perhaps"}, "invalid setting DEBUG"),
+        ({"DATABASE_POOLER": "pgbouncer"}, "invalid setting DATABASE_POOLER"),
+        ({"DATABASE_POOLER": "transaction"}, "invalid setting DATABASE_POOLER: a pooler needs a PostgreSQL"),
         ({"APP_ENV": "production"}, "SECRET_KEY is missing"),
         ({"APP_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is 5 bytes"),
@@ -83,6 +85,12 @@ def test_bad_values_raise_one_line_naming_the_variable(environ: dict[str, str], 
         load_settings(environ, env_file=None)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_transaction_pooler_is_named_in_any_case() -> None:
+    environ = {"DATABASE_URL": "postgres://app@pooler:6432/inkwell", "DATABASE_POOLER": "Transaction"}
+    assert load_settings({**environ, "SECRET_KEY": LONG_KEY}, env_file=None).behind_transaction_pooler
+    assert not load_settings({"SECRET_KEY": LONG_KEY}, env_file=None).behind_transaction_pooler
 
 
 def test_production_accepts_a_long_key() -> None:

@@ -44,6 +44,7 @@ from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
 from app.core.task_queue import CeleryTaskQueue, TaskQueue
 from app.emails.controller import OutboxController
 from app.emails.deps import outbox_service_provider
+from app.idempotency.deps import idempotency_service_provider
 from app.ops.broker import BrokerProbe
 from app.ops.controller import MetricsController, OpsController
 from app.ops.guards import STATE_KEY as METRICS_ACCESS_KEY
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             "two_factor_service": two_factor_service_provider(sealing, settings),
             "posts_service": posts_service_provider(settings),
             "outbox_service": outbox_service_provider(settings, task_queue),
+            "idempotency": idempotency_service_provider(settings),
         },
         state=State({RATE_LIMITER_KEY: RateLimiter(settings), METRICS_ACCESS_KEY: MetricsAccess(settings)}),
         on_app_init=[jwt_auth.on_app_init],

@@ -16,6 +16,7 @@ from app.auth.models import RefreshToken
 from app.core.settings import Settings
 from app.users.models import User
 from tests.factories import API, Accounts
+from tests.problems import problem
 
 ME = f"{API}/users/me"
 REFRESH = f"{API}/auth/refresh"
@@ -159,7 +160,7 @@ def test_bad_access_tokens_are_401(client: TestClient[Litestar], accounts: Accou
         response = client.get(ME, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
         assert response.headers["www-authenticate"] == "Bearer", name
-        assert response.json()["status_code"] == 401, name
+        assert problem(response)["title"] == "Unauthorized", name
 
 
 def test_deactivated_or_deleted_users_tokens_stop_at_once(

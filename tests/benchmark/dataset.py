@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from advanced_alchemy.alembic.commands import AlembicCommands
+from psycopg import sql
 from psycopg.rows import TupleRow
 
 from app.auth.account_security import build_users_service
@@ -32,6 +33,7 @@ __all__ = (
     "BENCH_EMAIL",
     "BENCH_PASSWORD",
     "Database",
+    "secondary_indexes_dropped",
 )
 
 # Another name in BENCH_DATABASE lets two checkouts measure on one server without dropping each other's data set.
@@ -42,6 +44,27 @@ BENCH_BIO = "Writes posts, reads them back."
 BENCH_AVATAR_URL = "https://example.com/bench.png"
 SEED = 20_260_130  # the same content every run
 BENCH_SESSION_LIFETIME = timedelta(days=1)  # longer than any run
+
+
+@contextmanager
+def secondary_indexes_dropped(conn: psycopg.Connection[TupleRow], table: str) -> Iterator[None]:
+    """Bulk-load ``table`` without its secondary indexes: they are dropped, then built again from their own
+    definitions, which is many times faster than keeping them up to date row by row."""
+    conn.execute("SET maintenance_work_mem = '512MB'")
+    indexes = conn.execute(
+        """
+        SELECT i.relname, pg_get_indexdef(x.indexrelid)
+        FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
+        WHERE x.indrelid = %s::regclass
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
+        """,
+        (table,),
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    yield
+    for _, definition in indexes:
+        conn.execute(definition)
 
 
 class Database:
@@ -119,35 +142,21 @@ class Database:
         if target <= current:
             return
         copies = math.ceil((target - current) / current)
-        with self.connect() as conn:
-            conn.execute("SET maintenance_work_mem = '512MB'")
-            indexes = conn.execute(
+        with self.connect() as conn, conn.transaction(), secondary_indexes_dropped(conn, "post"):
+            conn.execute(
                 """
-                SELECT i.relname, pg_get_indexdef(x.indexrelid)
-                FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
-                WHERE x.indrelid = 'post'::regclass
-                  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
-                """
-            ).fetchall()
-            with conn.transaction():
-                for name, _ in indexes:
-                    conn.execute(f'DROP INDEX "{name}"')
-                conn.execute(
-                    """
-                    INSERT INTO post (id, title, content, is_published, published_at, author_id, created_at, updated_at)
-                    SELECT gen_random_uuid(), p.title, p.content, p.is_published,
-                           CASE WHEN p.is_published THEN t.created + (p.published_at - p.created_at) END,
-                           p.author_id, t.created, t.created
-                    FROM post AS p
-                    CROSS JOIN LATERAL (
-                        SELECT now() - random() * interval '365 days' AS created FROM generate_series(1, %s)
-                    ) AS t
-                    LIMIT %s
-                    """,
-                    (copies, target - current),
-                )
-                for _, definition in indexes:
-                    conn.execute(definition)
+                INSERT INTO post (id, title, content, is_published, published_at, author_id, created_at, updated_at)
+                SELECT gen_random_uuid(), p.title, p.content, p.is_published,
+                       CASE WHEN p.is_published THEN t.created + (p.published_at - p.created_at) END,
+                       p.author_id, t.created, t.created
+                FROM post AS p
+                CROSS JOIN LATERAL (
+                    SELECT now() - random() * interval '365 days' AS created FROM generate_series(1, %s)
+                ) AS t
+                LIMIT %s
+                """,
+                (copies, target - current),
+            )
         self.vacuum()
 
     def vacuum(self) -> None:

@@ -12,11 +12,9 @@ the worker makes the no-worker alert fire.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +28,12 @@ from tests.mail import SMTPServer, token_in
 from tests.procfile import (
     HEROKU_STOP_SECONDS,
     ProcfileProcess,
+    json_lines,
     platform_env,
     read_procfile,
     run_to_completion,
     stop_all,
+    wait_for,
 )
 from tests.prometheus import Prometheus, dashboard_queries, prometheus, scrape_config
 from tests.servers import REPO_ROOT, free_port
@@ -85,31 +85,6 @@ def platform(
     )
 
 
-def _wait_for(
-    condition: Callable[[], Any], what: str, timeout: float = 60, detail: Callable[[], object] = lambda: None
-) -> Any:
-    deadline = time.monotonic() + timeout
-    result: Any = None
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except httpx.TransportError as exc:
-            result = exc
-        if result and not isinstance(result, Exception):
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {result!r}, {detail()!r})")
-
-
-def _json_lines(process: ProcfileProcess) -> Iterator[dict[str, Any]]:
-    for line in process.lines:
-        if line.startswith("{"):
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                continue
-
-
 def _metric(text: str, metric: str, /, **labels: str) -> float:
     """The value of one sample of the text exposition (labels given must match; others are ignored)."""
     for line in text.splitlines():
@@ -141,7 +116,7 @@ def test_procfile_processes_serve_a_user_and_stop_cleanly(
             httpx.Client(base_url=base, timeout=10) as client,
             prometheus(prometheus_binary, scrape_configs=[scrape], rule_files=[_quick_rules(tmp_path)]) as server,
         ):
-            _wait_for(lambda: client.get("/health").status_code == 200, "web answers")
+            wait_for(lambda: client.get("/health").status_code == 200, "web answers")
             secrets = _user_journey(client, smtp_server, web, worker)
             secrets += [_ops_and_metrics(client, beat), METRICS_TOKEN]
             _prometheus_sees_the_tasks(server)
@@ -197,9 +172,9 @@ def _user_journey(
     assert {item["title"] for item in mine["items"]} == {"From the Procfile", "Draft"}
 
     # One request, followed from the web's access log to the worker's "sent" lines of both its emails.
-    access = [line for line in _json_lines(web) if line.get("logger") == "inkwell.access"]
+    access = [line for line in json_lines(web) if line.get("logger") == "inkwell.access"]
     assert any(line["request_id"] == request_id and line["route"] == f"{API}/auth/register" for line in access)
-    sent = [line for line in _json_lines(worker) if re.fullmatch(r"email \S+ sent", line.get("message", ""))]
+    sent = [line for line in json_lines(worker) if re.fullmatch(r"email \S+ sent", line.get("message", ""))]
     assert [line["request_id"] for line in sent].count(request_id) == 2, sent
     return [PASSWORD, SUPERUSER[1], verify_token, tokens["access_token"], tokens["refresh_token"]]
 
@@ -222,7 +197,7 @@ def _ops_and_metrics(client: httpx.Client, beat: ProcfileProcess) -> str:
         done = report["outbox"]["pending"] == 0 and ran
         return report if done and report["workers"]["status"] == "ok" else None
 
-    report = _wait_for(settled, "outbox drained, workers online, a cleanup and a relay recorded", detail=lambda: last)
+    report = wait_for(settled, "outbox drained, workers online, a cleanup and a relay recorded", detail=lambda: last)
     assert report["broker"] == {
         "status": "ok",
         "detail": None,
@@ -267,7 +242,7 @@ def _task_metrics(client: httpx.Client) -> None:
         text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         return text if _metric(text, "celery_task_succeeded_total", name=send) == 2 else None
 
-    text = _wait_for(counted, "both emails counted as succeeded tasks")
+    text = wait_for(counted, "both emails counted as succeeded tasks")
     assert _metric(text, "celery_task_sent_total", name=send, queue_name="emails") == 2
     assert _metric(text, "celery_task_received_total", name=send, hostname="worker.1") == 2
     assert _metric(text, "celery_task_started_total", name=send, hostname="worker.1") == 2
@@ -323,7 +298,7 @@ def _no_worker_alert_fires(server: Prometheus) -> None:
 
 def _flower_needs_its_password(port: str) -> None:
     url = f"http://127.0.0.1:{port}/"
-    _wait_for(lambda: httpx.get(url, timeout=5).status_code == 401, "flower answers (401 without credentials)")
+    wait_for(lambda: httpx.get(url, timeout=5).status_code == 401, "flower answers (401 without credentials)")
     assert httpx.get(url, auth=("ops", "flower-pass"), timeout=10).status_code == 200
 
 

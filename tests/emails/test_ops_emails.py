@@ -20,6 +20,7 @@ from app.emails.schemas import mask_address
 from tests.emails.outbox import fail_for_good, published_sends, rows_of
 from tests.factories import API, Accounts, unique_email
 from tests.mail import free_port
+from tests.problems import about_blank, invalid_fields, problem
 
 EMAILS = f"{API}/ops/emails"
 ITEM_FIELDS = {
@@ -63,7 +64,7 @@ def test_only_superusers_see_or_retry_emails(client: TestClient[Litestar], accou
         assert anonymous.headers["WWW-Authenticate"] == "Bearer"
         forbidden = client.request(method, path, json=body, headers=user.headers)
         assert forbidden.status_code == 403, path
-        assert forbidden.json()["status_code"] == 403
+        assert problem(forbidden)["status"] == 403
 
 
 def test_failed_emails_are_listed_newest_first_paginated_and_masked(
@@ -110,9 +111,7 @@ def test_a_bad_listing_parameter_is_a_json_error(
     client: TestClient[Litestar], accounts: Accounts, params: dict[str, str]
 ) -> None:
     response = client.get(EMAILS, params=params, headers=accounts.superuser().headers)
-    assert response.status_code == 422
-    assert response.json()["status_code"] == 422
-    assert response.json()["extra"]
+    assert invalid_fields(response) == [("query", next(iter(params)))]
 
 
 def test_retrying_one_failed_email_resets_it_and_enqueues_it(
@@ -149,12 +148,11 @@ def test_retrying_one_failed_email_resets_it_and_enqueues_it(
 
     again = client.post(f"{EMAILS}/{verify.id}/retry", headers=admin.headers)
     assert again.status_code == 409
-    assert again.json() == {"status_code": 409, "detail": "The email is pending; only failed emails can be retried"}
+    assert problem(again) == about_blank(409, "The email is pending; only failed emails can be retried")
     missing = client.post(f"{EMAILS}/{uuid.uuid4()}/retry", headers=admin.headers)
-    assert missing.status_code == 404
-    assert missing.json()["status_code"] == 404
+    assert problem(missing) == about_blank(404, "The requested resource was not found")
     malformed = client.post(f"{EMAILS}/not-an-id/retry", headers=admin.headers)
-    assert malformed.status_code == 422
+    assert invalid_fields(malformed) == [("path", "email_id")]
 
 
 def test_bulk_retry_takes_every_failed_email_or_those_failed_since_a_time(
@@ -193,8 +191,8 @@ def test_bulk_retry_takes_every_failed_email_or_those_failed_since_a_time(
 )
 def test_a_bad_failed_since_is_a_json_error(client: TestClient[Litestar], accounts: Accounts, body: object) -> None:
     response = client.post(f"{EMAILS}/retry", json=body, headers=accounts.superuser().headers)
-    assert response.status_code in {400, 422}
-    assert response.json()["status_code"] == response.status_code
+    field = "" if body == [] else "failed_since"
+    assert invalid_fields(response) == [("body", field)]
 
 
 def test_bulk_retry_walks_a_backlog_in_batches(

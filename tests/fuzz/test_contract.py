@@ -6,7 +6,8 @@ requests refused, schema-violating requests accepted, authentication ignored, un
 examples, coverage and fuzzing phases; ``CONTRACT_MAX_EXAMPLES`` (default 10 per operation) sets the depth, and the
 README has the long run. ``tests/fuzz/schemathesis.toml`` names the operations whose valid requests a rule no schema
 can express refuses: a secret the generator cannot know (400: a mailed token, a cursor the API did not issue), an
-``If-Match`` that is not the current ``ETag`` (412). ``DELETE /users/me``, ``DELETE /auth/sessions/{id}`` and
+``If-Match`` that is not the current ``ETag`` (412). ``tests/fuzz/contract_hooks.py`` sends a fresh
+``Idempotency-Key`` with each request, as a client does. ``DELETE /users/me``, ``DELETE /auth/sessions/{id}`` and
 ``DELETE /users/{id}/sessions/{session_id}`` are left out: they end the run's own account or session (schemathesis
 finds the ids in the listings), after which every operation would answer 401; the fuzzing in ``test_openapi_fuzz``
 covers them with accounts it replaces.
@@ -28,6 +29,7 @@ from tests.conftest import DATABASE_PREFIX, _postgres_database, migrate, process
 from tests.servers import granian
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("contract_hooks.py")
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "10")
 ROOT_EMAIL = "contract-root@example.com"
 ROOT_PASSWORD = "contract-root-password"
@@ -77,7 +79,10 @@ def test_schemathesis_finds_nothing(served: str, tmp_path: Path) -> None:
     ]
     # Bounded for the README's long run (300 examples per operation) too.
     # In a folder of its own: schemathesis keeps a cache in the working directory.
-    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=3600, check=False)
+    environment = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
+    run = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=3600, check=False
+    )
     assert run.returncode == 0, run.stdout[-20_000:] + run.stderr[-5_000:]
     cases = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert cases is not None, run.stdout[-5_000:]

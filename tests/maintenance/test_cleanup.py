@@ -19,6 +19,7 @@ from app.auth.models import LoginSession, OneTimeToken, RefreshToken, SignInThro
 from app.core.settings import Settings
 from app.core.task_queue import CLEANUP_TOKENS_TASK, MAINTENANCE_QUEUE
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
+from app.idempotency.models import IdempotencyKey
 from app.maintenance.models import MaintenanceRun
 from app.maintenance.service import CLEANUP_JOB, CleanupService
 from app.users.models import User
@@ -81,6 +82,13 @@ def _throttle(name: str, last_failure: datetime) -> SignInThrottle:
     return SignInThrottle(key=name, failures=3, last_failure_at=last_failure)
 
 
+def _idempotency_key(name: str, expires: datetime) -> IdempotencyKey:
+    return IdempotencyKey(
+        caller="anonymous", key=name, request_digest="0" * 64, status_code=201, response_body=b"{}",
+        created_at=expires - FAR, expires_at=expires,
+    )  # fmt: skip
+
+
 def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
     grace = timedelta(hours=settings.token_cleanup_grace_hours)
     retention = timedelta(days=settings.email_outbox_retention_days)
@@ -110,6 +118,9 @@ def _boundary_rows(owner: uuid.UUID, settings: Settings) -> list[object]:
         _event("se-within-retention", NOW - event_retention + SECOND),
         _throttle("st-forgotten", NOW - lockout - SECOND),
         _throttle("st-recent", NOW - lockout + SECOND),
+        _idempotency_key("ik-expired", NOW - SECOND),
+        _idempotency_key("ik-expires-at-now", NOW),
+        _idempotency_key("ik-live", NOW + SECOND),
     ]
 
 
@@ -121,8 +132,9 @@ def _survivors(engine: Engine) -> set[str]:
         sessions = session.scalars(select(LoginSession.user_agent)).all()
         events = session.scalars(select(SecurityEvent.request_id)).all()
         throttles = session.scalars(select(SignInThrottle.key)).all()
+        idempotency_keys = session.scalars(select(IdempotencyKey.key)).all()
     names = {name.rstrip("-") for name in [*tokens, *one_time]} | {email.split("@")[0] for email in emails}
-    return names | {name for name in [*sessions, *events, *throttles] if name}
+    return names | {name for name in [*sessions, *events, *throttles, *idempotency_keys] if name}
 
 
 EXPECTED_SURVIVORS = {
@@ -138,6 +150,7 @@ EXPECTED_SURVIVORS = {
     "pending-long-ago",
     "se-within-retention",
     "st-recent",
+    "ik-live",
 }
 
 
@@ -156,6 +169,7 @@ def test_cleanup_deletes_exactly_the_rows_past_each_boundary(
         "email_outbox": 1,
         "security_event": 1,
         "sign_in_throttle": 1,
+        "idempotency_key": 2,
     }
     assert _survivors(migrated) == EXPECTED_SURVIVORS
     with Session(migrated) as session:
@@ -209,4 +223,5 @@ def test_the_beat_task_runs_on_a_worker_and_records_its_run(migrated: Engine, ow
         "email_outbox": 0,
         "security_event": 0,
         "sign_in_throttle": 0,
+        "idempotency_key": 0,
     }

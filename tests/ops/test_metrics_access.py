@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from app.application import create_app
 from app.ops.guards import credential_accepted
 from tests.conftest import _unavailable, make_settings, migrate, process_environment
+from tests.problems import problem
 from tests.proxy import TcpRelay
 from tests.servers import free_port, granian
 
@@ -50,10 +51,11 @@ def metrics_client(database_url: str, **overrides: str) -> Iterator[TestClient[L
         yield client
 
 
-def _assert_refused(response_headers: dict[str, str], body: dict[str, object], *schemes: str) -> None:
-    assert body["status_code"] == 401
+def _assert_refused(response: httpx.Response, *schemes: str) -> None:
+    body = problem(response)
+    assert (body["status"], body["type"], body["title"]) == (401, "about:blank", "Unauthorized")
     assert isinstance(body["detail"], str)
-    challenge = response_headers["www-authenticate"]
+    challenge = response.headers["www-authenticate"]
     assert [part.split()[0] for part in challenge.split(", ")] == list(schemes)
 
 
@@ -70,12 +72,12 @@ def test_a_configured_credential_is_required(database_url: str, scheme: str) -> 
     with metrics_client(database_url, **environ) as client:
         missing = client.get("/metrics")
         assert missing.status_code == 401
-        _assert_refused(dict(missing.headers), missing.json(), scheme)
+        _assert_refused(missing, scheme)
         assert "required" in missing.json()["detail"]
         for header in (wrong, "Bearer", "Basic !!!", "Digest x", basic(USER, "")):
             refused = client.get("/metrics", headers={"Authorization": header})
             assert refused.status_code == 401, header
-            _assert_refused(dict(refused.headers), refused.json(), scheme)
+            _assert_refused(refused, scheme)
 
         scrape = client.get("/metrics", headers={"Authorization": right})
         assert scrape.status_code == 200
@@ -92,7 +94,7 @@ def test_either_credential_is_accepted_when_both_are_set(database_url: str) -> N
     environ = {**CREDENTIALS["Bearer"][0], **CREDENTIALS["Basic"][0]}
     with metrics_client(database_url, **environ) as client:
         refused = client.get("/metrics")
-        _assert_refused(dict(refused.headers), refused.json(), "Bearer", "Basic")
+        _assert_refused(refused, "Bearer", "Basic")
         for _, right, _ in CREDENTIALS.values():
             assert client.get("/metrics", headers={"Authorization": right}).status_code == 200
 
@@ -107,7 +109,7 @@ def test_production_without_a_credential_is_closed(database_url: str, caplog: py
         for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
             response = client.get("/metrics", headers=headers)
             assert response.status_code == 401
-            _assert_refused(dict(response.headers), response.json(), "Bearer", "Basic")
+            _assert_refused(response, "Bearer", "Basic")
             assert "METRICS_BEARER_TOKEN or METRICS_BASIC_AUTH" in response.json()["detail"]
 
 

@@ -28,7 +28,16 @@ QUEUES = f"{API}/ops/queues"
 
 # What a cleanup of an empty database counts, table by table.
 NOTHING_DELETED = dict.fromkeys(
-    ("refresh_token", "login_session", "one_time_token", "email_outbox", "security_event", "sign_in_throttle"), 0
+    (
+        "refresh_token",
+        "login_session",
+        "one_time_token",
+        "email_outbox",
+        "security_event",
+        "sign_in_throttle",
+        "idempotency_key",
+    ),
+    0,
 )
 
 

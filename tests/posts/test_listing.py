@@ -13,6 +13,7 @@ from app.application import create_app
 from app.posts.models import Post
 from tests.conftest import make_settings
 from tests.factories import API, Accounts, Posts
+from tests.problems import invalid_fields
 from tests.sql import counted_statements, executed_statements
 
 POSTS = f"{API}/posts"
@@ -54,8 +55,7 @@ def test_pagination_edges(client: TestClient[Litestar], accounts: Accounts, post
     assert pages[3]["items"] == []
     for params in ({"size": 101}, {"size": 0}, {"page": 0}, {"page": -1}):
         response = client.get(POSTS, params=params)
-        assert response.status_code == 422, params
-        assert response.json()["status_code"] == 422
+        assert invalid_fields(response) == [("query", next(iter(params)))], params
     assert client.get(POSTS, params={"size": 100}).status_code == 200
 
 
@@ -83,8 +83,7 @@ def test_orderings(client: TestClient[Litestar], accounts: Accounts, posts: Post
     assert titles == sorted(titles)
     assert _ids(client.get(POSTS)) == [p["id"] for p in expected["-published_at"]]
     unknown = client.get(POSTS, params={"order": "-title"})
-    assert unknown.status_code == 422
-    assert unknown.json()["extra"][0]["key"] == "order"
+    assert invalid_fields(unknown) == [("query", "order")]
 
 
 def test_filter_by_author(client: TestClient[Litestar], accounts: Accounts, posts: Posts) -> None:
@@ -96,8 +95,7 @@ def test_filter_by_author(client: TestClient[Litestar], accounts: Accounts, post
     assert response.json()["total"] == 1
     assert client.get(POSTS, params={"author_id": str(uuid.uuid4())}).json()["items"] == []
     bad = client.get(POSTS, params={"author_id": "alice"})
-    assert bad.status_code == 422
-    assert bad.json()["extra"][0]["key"] == "author_id"
+    assert invalid_fields(bad) == [("query", "author_id")]
 
 
 def test_search_by_title(client: TestClient[Litestar], accounts: Accounts, posts: Posts) -> None:

@@ -7,6 +7,7 @@ from litestar.testing import TestClient
 
 from app.application import create_app
 from tests.conftest import make_settings
+from tests.problems import about_blank, problem
 
 
 def _closed_port() -> int:
@@ -66,7 +67,7 @@ def test_docs_are_served(client: TestClient[Litestar]) -> None:
 def test_unknown_route_is_a_json_404(client: TestClient[Litestar]) -> None:
     response = client.get("/api/v1/nope")
     assert response.status_code == 404
-    assert response.json() == {"status_code": 404, "detail": "Not Found"}
+    assert problem(response) == about_blank(404, "Not Found")
 
 
 def _requests_counted(client: TestClient[Litestar], labels: str) -> float:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import RefreshToken
 from app.users.models import User
 from tests.factories import API, Accounts
+from tests.problems import about_blank, problem
 from tests.sql import counted_statements
 
 ME = f"{API}/users/me"
@@ -17,7 +18,7 @@ def test_me_requires_a_bearer_token(client: TestClient[Litestar]) -> None:
     response = client.get(ME)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json()["status_code"] == 401
+    assert problem(response) == about_blank(401, "No JWT token found in request header")
 
 
 def test_get_me(client: TestClient[Litestar], accounts: Accounts) -> None:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, RequestBody, Schema
@@ -36,6 +36,9 @@ from app.core.routes import post
 from app.core.schemas import NO_NUL
 from app.core.security import minimum_duration
 from app.core.settings import Settings
+from app.core.strict_body import body_errors
+from app.idempotency.responses import REPLAY_HEADERS, IdempotencyKeyHeader, respond_once
+from app.idempotency.service import IdempotencyService
 from app.users.schemas import UserRegistration, UserResponse
 from app.users.service import UserService, to_user_response
 
@@ -45,6 +48,7 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 JSON_MEDIA_TYPE = "application/json"
 RESET_LINK_SENT = Accepted(detail="If an account uses this address, a password reset link is on its way.")
 VERIFICATION_SENT = Accepted(detail="A new verification link is on its way.")
+INVALID_LOGIN_BODY = "Validation failed for POST /auth/login"
 
 _LOGIN_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -66,15 +70,16 @@ LOGIN_REQUEST_BODY = RequestBody(
 
 
 def parse_login_form(body: bytes, media_type: str) -> LoginForm:
-    """Read OAuth2 password-flow credentials from a form body, or the same fields as JSON."""
+    """Read OAuth2 password-flow credentials from a form body, or the same fields as JSON (held to its types)."""
+    strict = media_type == JSON_MEDIA_TYPE
     try:
-        if media_type == JSON_MEDIA_TYPE:
-            return msgspec.json.decode(body, type=LoginForm)
-        return msgspec.convert(dict(parse_qsl(body.decode(), keep_blank_values=True)), LoginForm)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ValidationException(
-            "Validation failed for POST /auth/login", extra=[{"message": str(exc), "source": "body"}]
-        ) from exc
+        fields: Any = msgspec.json.decode(body) if strict else dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ValidationException(INVALID_LOGIN_BODY, extra=[{"message": str(exc), "source": "body"}]) from exc
+    try:
+        return msgspec.convert(fields, LoginForm, strict=strict)
+    except msgspec.ValidationError:
+        raise ValidationException(INVALID_LOGIN_BODY, extra=body_errors(fields, LoginForm, strict=strict)) from None
 
 
 class AuthController(Controller):
@@ -87,12 +92,29 @@ class AuthController(Controller):
         responses=errors(*BODY_ERRORS, 409, 429, 503),
         security=PUBLIC,
         status_code=HTTP_201_CREATED,
+        response_headers=REPLAY_HEADERS,
         guards=[rate_limited("register_ip")],
         exclude_from_auth=True,
     )
-    def register(self, data: JSONBody[UserRegistration], users_service: NamedDependency[UserService]) -> UserResponse:
-        """Create an account and mail a welcome and a verification link. Privilege flags in the body are ignored."""
-        return to_user_response(users_service.register(data))
+    def register(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UserRegistration],
+        users_service: NamedDependency[UserService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[UserResponse]:
+        """Create an account and mail a welcome and a verification link. Privilege flags in the body are ignored.
+        With an `Idempotency-Key`, a retry of the same request gets the first answer (not a 409 for the address)."""
+        return respond_once(
+            idempotency,
+            request,
+            lambda: Response(to_user_response(users_service.register(data)), status_code=HTTP_201_CREATED),
+            key=idempotency_key,
+            caller_id=None,
+            body=data,
+        )
 
     @post(
         "/login",
@@ -212,22 +234,32 @@ class AuthController(Controller):
     @post(
         "/forgot-password",
         operation_id="forgotPassword",
-        responses=errors(*BODY_ERRORS, 429, 503),
+        responses=errors(*BODY_ERRORS, 409, 429, 503),
         security=PUBLIC,
         status_code=HTTP_202_ACCEPTED,
+        response_headers=REPLAY_HEADERS,
         guards=[rate_limited("forgot_password_ip")],
         exclude_from_auth=True,
     )
     def forgot_password(
         self,
+        *,
+        request: Request[Any, Any, Any],
         data: JSONBody[ForgotPasswordRequest],
         auth_service: NamedDependency[AuthService],
         settings: NamedDependency[Settings],
-    ) -> Accepted:
-        """Mail a password reset link. The answer, and its timing, are the same whether the account exists."""
-        with minimum_duration(settings.forgot_password_min_seconds):
-            auth_service.request_password_reset(data.email)
-        return RESET_LINK_SENT
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[Accepted]:
+        """Mail a password reset link. The answer, and its timing, are the same whether the account exists. With an
+        `Idempotency-Key`, a retry of the same request mails no second link."""
+
+        def request_reset() -> Response[Accepted]:
+            with minimum_duration(settings.forgot_password_min_seconds):
+                auth_service.request_password_reset(data.email)
+            return Response(RESET_LINK_SENT, status_code=HTTP_202_ACCEPTED)
+
+        return respond_once(idempotency, request, request_reset, key=idempotency_key, caller_id=None, body=data)
 
     @post(
         "/reset-password",

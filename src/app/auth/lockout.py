@@ -14,7 +14,6 @@ success clears the count, and failures older than the lockout period are forgott
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import SignInThrottle
-from app.core.errors import ServiceError
+from app.core.errors import TooManyRequestsError
 from app.core.repository import Repository
 
 if TYPE_CHECKING:
@@ -34,16 +33,12 @@ if TYPE_CHECKING:
 __all__ = ("SignInLockout", "SignInThrottledError")
 
 
-class SignInThrottledError(ServiceError):
-    """Too many failed sign-ins for this address: retry after ``Retry-After`` seconds."""
-
-    status_code = 429
+class SignInThrottledError(TooManyRequestsError):
+    """Too many failed sign-ins for this address: retry after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__("Too many failed sign-ins for this account; retry later")
-        seconds = max(1, math.ceil(retry_after))
-        self.headers = {"Retry-After": str(seconds)}
-        self.why = {"retry_after": seconds}
+        super().__init__("Too many failed sign-ins for this account; retry later", retry_after)
+        self.why = {"retry_after": self.retry_after}
 
 
 def _key(email: str) -> str:

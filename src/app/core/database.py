@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -33,6 +33,7 @@ __all__ = (
     "build_engine",
     "build_read_config",
     "build_sqlalchemy_config",
+    "record_statement_timeout",
     "request_session_provider",
 )
 
@@ -98,10 +99,13 @@ def _ping_connections_left_idle(engine: Engine) -> None:
             raise DisconnectionError(str(exc)) from exc
 
 
+# Behind a transaction pooler the engine carries its statement timeout here, for the release step to record.
+ROLE_STATEMENT_TIMEOUT_OPTION = "inkwell_role_statement_timeout_ms"
+
+
 def _postgres_engine(settings: Settings, **engine_arguments: Any) -> Engine:
     connect_args: dict[str, Any] = {
         "connect_timeout": settings.database_connect_timeout_seconds,
-        "options": f"-c statement_timeout={settings.database_statement_timeout_ms}",
         "application_name": settings.project_name.lower(),
         # A peer that vanished without closing (network partition) is noticed in seconds, not hours.
         "keepalives": 1,
@@ -110,10 +114,22 @@ def _postgres_engine(settings: Settings, **engine_arguments: Any) -> Engine:
         "keepalives_count": 3,
         "tcp_user_timeout": 15_000,
     }
+    execution_options: dict[str, Any] = {}
+    if settings.behind_transaction_pooler:
+        # The pooler lends each transaction whichever server session is free: a statement psycopg prepared (after
+        # five runs) on one session is missing on the next, or clashes with another client's of the same name.
+        connect_args["prepare_threshold"] = None
+        # It also refuses the start-up option below; the timeout is the role's default instead (see
+        # record_statement_timeout).
+        execution_options[ROLE_STATEMENT_TIMEOUT_OPTION] = settings.database_statement_timeout_ms
+    else:
+        # Set as the session starts: no statement of its own.
+        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
     engine = create_engine(
         settings.database_url,
         echo=settings.database_echo,
         connect_args=connect_args,
+        execution_options=execution_options,
         pool_timeout=settings.database_pool_timeout_seconds,
         **(
             {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
@@ -122,6 +138,25 @@ def _postgres_engine(settings: Settings, **engine_arguments: Any) -> Engine:
     )
     _ping_connections_left_idle(engine)
     return engine
+
+
+def record_statement_timeout(connection: Connection) -> None:
+    """Behind a transaction pooler, make the engine's statement timeout its role's default in this database.
+
+    The release step runs it (``migrations/env.py``), in the migrations' transaction. PostgreSQL applies a role's
+    default to every session it starts for the role, whichever client the pooler lends that session to; a ``SET``
+    would last one transaction, or leak into another client's. Sessions already open keep the value they started with,
+    but for the release's own. Without a pooler it does nothing: each connection sets the timeout as it starts.
+    """
+    timeout_ms = connection.get_execution_options().get(ROLE_STATEMENT_TIMEOUT_OPTION)
+    if timeout_ms is None:
+        return
+    database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+    quoted = connection.dialect.identifier_preparer.quote(database)
+    connection.exec_driver_sql(f"ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET statement_timeout = {timeout_ms:d}")
+    # The session the release runs on started before that default (on a first release, with none), and the pooler
+    # lends it to the app next. Set for the whole session, the value leaks nothing: every later session has it too.
+    connection.exec_driver_sql(f"SET SESSION statement_timeout = {timeout_ms:d}")
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import msgspec
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse, Operation, SecurityRequirement
-from msgspec import UNSET, UnsetType
 
 from app.core.docs_ui import DOCS_PATH, build_docs_router, render_plugins
+from app.core.problems import PROBLEM_MEDIA_TYPE, problem_schema
 
 if TYPE_CHECKING:
     from litestar.openapi.spec import RequestBody
@@ -24,7 +23,6 @@ __all__ = (
     "PUBLIC",
     "RESTRICTED_ERRORS",
     "DocumentedOperation",
-    "ErrorBody",
     "build_openapi_config",
     "errors",
     "with_request_body",
@@ -71,14 +69,6 @@ def build_openapi_config(settings: Settings) -> OpenAPIConfig:
     )
 
 
-class ErrorBody(msgspec.Struct, kw_only=True):
-    """Every error response: the HTTP status, a message safe to show, and for 422 the offending fields."""
-
-    status_code: int
-    detail: str
-    extra: list[Any] | dict[str, Any] | UnsetType = UNSET
-
-
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "The request is malformed (e.g. not valid JSON) or a business rule refused it",
     401: "Missing, invalid or expired bearer token, or wrong credentials (`WWW-Authenticate: Bearer`)",
@@ -87,9 +77,9 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "Conflicts with the current state (e.g. the email is taken)",
     412: "`If-Match` does not name the resource's current `ETag`: it changed since it was read, and nothing changed",
     413: "The request body is larger than 1 MiB",
-    422: "Validation failed; `extra` lists the offending fields",
-    429: "Rate limit reached; `Retry-After` gives the seconds to wait",
-    503: "The database is unavailable; retry shortly (`Retry-After`)",
+    422: "Validation failed; `errors` lists the invalid values",
+    429: "Rate limit reached; `Retry-After` and `retry_after` give the seconds to wait",
+    503: "The database is unavailable; retry after `Retry-After` (and `retry_after`) seconds",
 }
 
 PUBLIC: list[SecurityRequirement] = [{}]
@@ -107,8 +97,13 @@ RESTRICTED_ERRORS = (*AUTHENTICATED_ERRORS, 403)
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
-    """The documented error responses of an operation, each with the :class:`ErrorBody` schema."""
+    """The documented error responses of an operation: problem details, with the members of each status's kind."""
     return {
-        code: ResponseSpec(data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code], generate_examples=False)
+        code: ResponseSpec(
+            data_container=problem_schema(code),
+            description=ERROR_DESCRIPTIONS[code],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
         for code in sorted(set(codes))
     }

@@ -8,7 +8,6 @@ brute force stays bounded, at most (processes x limit).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from litestar.concurrency import sync_to_thread
 
-from app.core.errors import ServiceError
+from app.core.errors import TooManyRequestsError
 from app.core.origin import client_ip
 from app.core.redis import redis_options
 
@@ -36,12 +35,9 @@ logger = logging.getLogger(__name__)
 STATE_KEY = "rate_limiter"
 
 
-class RateLimitExceededError(ServiceError):
-    status_code = 429
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests; retry later")
-        self.headers = {"Retry-After": str(retry_after)}
+class RateLimitExceededError(TooManyRequestsError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("Too many requests; retry later", retry_after)
 
 
 class RateLimiter:
@@ -66,7 +62,7 @@ class RateLimiter:
         """Count one request against limit ``name`` for ``identifier``.
 
         Raises:
-            RateLimitExceededError: the limit is used up; ``Retry-After`` says for how long.
+            RateLimitExceededError: the limit is used up; ``retry_after`` says for how long.
         """
         if not self.enabled:
             return
@@ -80,7 +76,7 @@ class RateLimiter:
             allowed = limiter.hit(limit, name, identifier)
         if not allowed:
             reset_at = limiter.get_window_stats(limit, name, identifier).reset_time
-            raise RateLimitExceededError(retry_after=max(1, math.ceil(reset_at - time.time())))
+            raise RateLimitExceededError(retry_after=reset_at - time.time())
 
 
 def rate_limited(name: str) -> Guard:

@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     database_connect_timeout_seconds: PositiveInt = 5
     database_statement_timeout_ms: PositiveInt = 15_000
     database_echo: bool = False
+    # What sits between the app and PostgreSQL: "transaction" for a pooler in transaction mode (PgBouncer as Heroku
+    # and most managed offers run it), where a connection carries no session state from one transaction to the next.
+    database_pooler: Literal["none", "transaction"] = "none"
 
     secret_key: str = ""
     # The key TOTP secrets are encrypted with (derived from SECRET_KEY when unset); set it to keep two-factor sign-in
@@ -143,6 +146,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     sign_in_lockout_failures: PositiveInt = 10
     sign_in_lockout_seconds: PositiveInt = 900
 
+    # Idempotency-Key (app/idempotency): how long a key replays its first answer, and how long a repeat that arrives
+    # while the first request still runs waits for its answer before it is told to retry (409).
+    idempotency_key_ttl_hours: PositiveInt = 24
+    idempotency_wait_seconds: PositiveFloat = 10.0
+
     token_cleanup_interval_seconds: PositiveFloat = 3600.0
     token_cleanup_grace_hours: PositiveInt = 24
     security_event_retention_days: PositiveInt = 365
@@ -167,6 +175,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def behind_transaction_pooler(self) -> bool:
+        return self.database_pooler == "transaction"
 
     @property
     def broker_url(self) -> str:
@@ -195,7 +207,7 @@ def _raw_values(environ: dict[str, str], env_file: Path | None) -> dict[str, Any
     raw = {key: value for key, value in values.items() if key in fields and value != ""}
     if "CORS_ORIGINS" in raw:
         raw["CORS_ORIGINS"] = _split_list(raw["CORS_ORIGINS"])
-    for lowered in ("APP_ENV", "REDIS_SSL_CERT_REQS"):
+    for lowered in ("APP_ENV", "REDIS_SSL_CERT_REQS", "DATABASE_POOLER"):
         if lowered in raw:
             raw[lowered] = raw[lowered].lower()
     return raw
@@ -226,12 +238,18 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
             raise SettingsError(f"invalid setting {path.rstrip('`').split('[')[0]}: {reason}") from None
         raise SettingsError(f"invalid settings: {message}") from None
     settings = msgspec.structs.replace(settings, database_url=normalise_database_url(settings.database_url))
+    _check_database_pooler(settings)
     _check_rate_limits(settings)
     _check_smtp_url(settings.smtp_url)
     _check_redis_url(settings.redis_url)
     _check_metrics_credentials(settings)
     _check_two_factor_key(settings.two_factor_key)
     return _checked_secret_key(settings)
+
+
+def _check_database_pooler(settings: Settings) -> None:
+    if settings.behind_transaction_pooler and settings.is_sqlite:
+        raise SettingsError("invalid setting DATABASE_POOLER: a pooler needs a PostgreSQL DATABASE_URL, not SQLite")
 
 
 def _check_rate_limits(settings: Settings) -> None:

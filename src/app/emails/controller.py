@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from app.core.caller import requires_superuser
+from app.core.caller import Caller, requires_superuser
 from app.core.openapi import BODY_ERRORS, RESTRICTED_ERRORS, errors
 from app.core.page_links import PAGE_HEADERS, page_response
 from app.core.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageRequest, PageSize
@@ -18,6 +18,8 @@ from app.core.routes import get, post
 from app.emails.models import EmailStatus
 from app.emails.schemas import OutboxEmail, RetryFailed, RetryResult, to_outbox_email
 from app.emails.service import OutboxService
+from app.idempotency.responses import REPLAY_HEADERS, IdempotencyKeyHeader, respond_once
+from app.idempotency.service import IdempotencyService
 
 __all__ = ("OutboxController",)
 
@@ -53,13 +55,28 @@ class OutboxController(Controller):
         "/retry",
         operation_id="retryFailedEmails",
         guards=[requires_superuser],
-        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS),
+        responses=errors(*BODY_ERRORS, *RESTRICTED_ERRORS, 409),
         status_code=HTTP_200_OK,
+        response_headers=REPLAY_HEADERS,
     )
-    def retry_failed(self, data: JSONBody[RetryFailed], outbox_service: NamedDependency[OutboxService]) -> RetryResult:
+    def retry_failed(
+        self,
+        *,
+        request: Request[Caller, Any, Any],
+        data: JSONBody[RetryFailed],
+        outbox_service: NamedDependency[OutboxService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[RetryResult]:
         """Put every failed email back in the queue with a fresh attempt budget, or only those that failed at or
-        after `failed_since` (superusers only)."""
-        return RetryResult(retried=outbox_service.retry_failed(data.failed_since))
+        after `failed_since` (superusers only). With an `Idempotency-Key`, a retry of the same request answers the
+        first count again and requeues nothing more."""
+
+        def retry() -> Response[RetryResult]:
+            retried = outbox_service.retry_failed(data.failed_since)
+            return Response(RetryResult(retried=retried), status_code=HTTP_200_OK)
+
+        return respond_once(idempotency, request, retry, key=idempotency_key, caller_id=request.user.id, body=data)
 
     @post(
         "/{email_id:str}/retry",
@@ -67,8 +84,21 @@ class OutboxController(Controller):
         guards=[requires_superuser],
         responses=errors(*RESTRICTED_ERRORS, 404, 409, 422),
         status_code=HTTP_200_OK,
+        response_headers=REPLAY_HEADERS,
     )
-    def retry_email(self, email_id: FromPath[UUID], outbox_service: NamedDependency[OutboxService]) -> OutboxEmail:
+    def retry_email(
+        self,
+        *,
+        request: Request[Caller, Any, Any],
+        email_id: FromPath[UUID],
+        outbox_service: NamedDependency[OutboxService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[OutboxEmail]:
         """Put one failed email back in the queue with a fresh attempt budget (superusers only); 409 unless it
-        failed."""
-        return to_outbox_email(outbox_service.retry(email_id))
+        failed. With an `Idempotency-Key`, a retry of the same request answers as the first did instead of 409."""
+
+        def retry() -> Response[OutboxEmail]:
+            return Response(to_outbox_email(outbox_service.retry(email_id)), status_code=HTTP_200_OK)
+
+        return respond_once(idempotency, request, retry, key=idempotency_key, caller_id=request.user.id, body=None)

@@ -19,6 +19,7 @@ from app.audit.models import SecurityEvent
 from app.auth.models import LoginSession, OneTimeToken, RefreshToken, SignInThrottle
 from app.emails.models import EmailOutbox, EmailStatus
 from app.emails.service import OutboxService
+from app.idempotency.models import IdempotencyKey
 from app.maintenance.models import MaintenanceRun
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ TokenModel = (
     | type[EmailOutbox]
     | type[SecurityEvent]
     | type[SignInThrottle]
+    | type[IdempotencyKey]
 )
 
 
@@ -70,7 +72,8 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
     - one-time tokens that expired or were used;
     - outbox rows sent more than the retention period ago (failed rows stay for ops to look at);
     - security events older than their retention period;
-    - failed sign-ins of addresses whose last failure is older than the lockout period (forgotten, and unlocked).
+    - failed sign-ins of addresses whose last failure is older than the lockout period (forgotten, and unlocked);
+    - idempotency keys past their lifetime (a repeat of their request would be done again).
     """
 
     class Repo(SQLAlchemySyncRepository[MaintenanceRun]):
@@ -110,6 +113,7 @@ class CleanupService(SQLAlchemySyncRepositoryService[MaintenanceRun]):
             ),
             "security_event": self._delete(SecurityEvent, SecurityEvent.occurred_at < now - self.event_retention),
             "sign_in_throttle": self._delete(SignInThrottle, SignInThrottle.last_failure_at < now - self.lockout),
+            "idempotency_key": self._delete(IdempotencyKey, IdempotencyKey.expires_at <= now),
         }
         record_run(self.repository.session, CLEANUP_JOB, started_at, deleted)
         return deleted

@@ -18,6 +18,8 @@ from app.core.page_links import PAGE_HEADERS, page_response
 from app.core.pagination import DEFAULT_PAGE_SIZE, CursorParameter, KeysetPageNumber, Page, PageQuery, PageSize
 from app.core.routes import delete, get, patch, post
 from app.core.schemas import NO_NUL
+from app.idempotency.responses import REPLAY_HEADERS, IdempotencyKeyHeader, respond_once
+from app.idempotency.service import IdempotencyService
 from app.posts.schemas import PostCreate, PostListItem, PostOrder, PostResponse, PostUpdate
 from app.posts.service import PostService
 from app.users.schemas import UserResponse
@@ -86,21 +88,32 @@ class PostController(Controller):
     @post(
         "/",
         operation_id="createPost",
-        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS),
+        responses=errors(*BODY_ERRORS, *AUTHENTICATED_ERRORS, 409),
         status_code=HTTP_201_CREATED,
-        response_headers=[ResponseHeader(name="Location", description="URL of the new post", documentation_only=True)],
+        response_headers=[
+            ResponseHeader(name="Location", description="URL of the new post", documentation_only=True),
+            *REPLAY_HEADERS,
+        ],
     )
     def create_post(
         self,
+        *,
         request: Request[UserResponse, Any, Any],
         data: JSONBody[PostCreate],
         caller: NamedDependency[UserResponse],
         posts_service: NamedDependency[PostService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PostResponse]:
-        """Write a post, as a draft unless `is_published` is true."""
-        created = posts_service.create_post(caller, data)
-        location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
-        return Response(created, status_code=HTTP_201_CREATED, headers={"Location": location})
+        """Write a post, as a draft unless `is_published` is true. With an `Idempotency-Key`, a retry of the same
+        request gets the first answer and no second post."""
+
+        def create() -> Response[PostResponse]:
+            created = posts_service.create_post(caller, data)
+            location = request.app.route_reverse(GET_POST_ROUTE, post_id=str(created.id))
+            return Response(created, status_code=HTTP_201_CREATED, headers={"Location": location})
+
+        return respond_once(idempotency, request, create, key=idempotency_key, caller_id=caller.id, body=data)
 
     @patch(
         "/{post_id:str}",
