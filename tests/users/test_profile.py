@@ -61,6 +61,8 @@ def test_profile_requires_a_token(client: TestClient[Litestar]) -> None:
         ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
         ({"avatar_url": "ftp://files.example/a.png"}, "avatar_url"),
         ({"avatar_url": "https://example.com/" + "a" * 490}, "avatar_url"),
+        ({"avatar_url": "https://example.com/a b.png"}, "avatar_url"),
+        ({"avatar_url": "https:// example.com/a.png"}, "avatar_url"),
     ],
 )
 def test_invalid_profiles_are_422(
@@ -70,3 +72,14 @@ def test_invalid_profiles_are_422(
     response = client.put(PROFILE, headers=actor.headers, json=payload)
     assert invalid_fields(response) == [("body", field)]
     assert client.get(PROFILE, headers=actor.headers).status_code == 404
+
+
+def test_the_url_pattern_means_what_json_schema_readers_take_it_to(
+    client: TestClient[Litestar], accounts: Accounts
+) -> None:
+    # A character Python's \s matches but ECMA-262's does not (U+0085): the document allows it, so the API does too.
+    actor = accounts.user()
+    url = "https://img.example/a\x85.png"
+    response = client.put(PROFILE, headers=actor.headers, json={"avatar_url": url})
+    assert response.status_code == 200, response.text
+    assert response.json()["avatar_url"] == url

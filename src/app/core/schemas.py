@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ("EMAIL_PATTERN", "NO_NUL", "Email", "Name", "Password")
+__all__ = ("EMAIL_PATTERN", "HTTP_URL_PATTERN", "NO_NUL", "Email", "Name", "Password")
 
 # Text stored in the database may not contain NUL: PostgreSQL rejects it, so it is refused at the door (422).
 NO_NUL = r"^[^\x00]*$"
@@ -15,6 +15,7 @@ NO_NUL = r"^[^\x00]*$"
 # (ECMA-262), and clients validate against the document with the latter.
 _SPACE = r" \t\n\r\f\v"
 EMAIL_PATTERN = rf"^[{_SPACE}]*[^@{_SPACE}\x00]+@[^@{_SPACE}\x00]+\.[^@{_SPACE}\x00]+[{_SPACE}]*$"
+HTTP_URL_PATTERN = rf"^https?://[^{_SPACE}/$.?#\x00][^{_SPACE}\x00]*$"
 
 Email = Annotated[
     str,

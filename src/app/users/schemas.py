@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.core.schemas import NO_NUL, Email, Name, Password
+from app.core.schemas import HTTP_URL_PATTERN, NO_NUL, Email, Name, Password
 
 __all__ = (
     "ProfileResponse",
@@ -23,7 +23,7 @@ __all__ = (
 
 AvatarUrl = Annotated[
     str,
-    msgspec.Meta(max_length=500, pattern=r"^https?://[^\s/$.?#\x00][^\s\x00]*$", description="an http or https URL"),
+    msgspec.Meta(max_length=500, pattern=HTTP_URL_PATTERN, description="an http or https URL"),
 ]
 Bio = Annotated[str, msgspec.Meta(max_length=5000, pattern=NO_NUL)]
 
