@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from tests.servers import free_port
+from tests.servers import free_port, stop
 
 READY_SECONDS = 10
 STOP_SECONDS = 10
@@ -107,9 +107,4 @@ def pgbouncer(binary: str, upstream: str, database: str, *, pool_size: int) -> I
             _wait_until_ready(bouncer)
             yield bouncer
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, STOP_SECONDS)

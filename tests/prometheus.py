@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tests.servers import free_port
+from tests.servers import free_port, stop
 
 __all__ = ("Prometheus", "dashboard_panels", "dashboard_queries", "prometheus", "scrape_config")
 
@@ -155,9 +155,4 @@ def prometheus(
             _wait_until_ready(server)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, STOP_SECONDS)

@@ -35,6 +35,16 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """SIGTERM ``process`` and wait up to ``seconds`` for it to exit, then SIGKILL it."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Server:
     """A running server process and the URL it answers on."""
 
