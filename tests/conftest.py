@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from app.application import create_app
 from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.settings import Settings, load_settings
+from app.core.telemetry import Telemetry
 from tests.factories import Accounts, Posts
 from tests.mail import SMTPServer
 from workers.celery_app import create_celery_app
@@ -261,8 +262,8 @@ def smtp_server() -> Iterator[SMTPServer]:
 
 
 @contextmanager
-def _running_worker(settings: Settings) -> Iterator[Celery]:
-    celery_app = create_celery_app(settings)
+def _running_worker(settings: Settings, telemetry: Telemetry | None) -> Iterator[Celery]:
+    celery_app = create_celery_app(settings, telemetry)
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             yield celery_app
@@ -276,12 +277,13 @@ def _running_worker(settings: Settings) -> Iterator[Celery]:
 def run_worker(
     settings: Settings, smtp_server: SMTPServer, redis_client: redis.Redis, migrated: Engine
 ) -> Callable[..., AbstractContextManager[Celery]]:
-    """Start a real worker (in a thread) on the test database, Redis and SMTP server; ``overrides`` are settings."""
+    """Start a real worker (in a thread) on the test database, Redis and SMTP server; ``overrides`` are settings,
+    ``telemetry`` the worker's traces and error reports."""
 
-    def run(**overrides: Any) -> AbstractContextManager[Celery]:
+    def run(telemetry: Telemetry | None = None, **overrides: Any) -> AbstractContextManager[Celery]:
         redis_client.flushdb()  # drop messages earlier tests published for rows that no longer exist
         worker_settings = msgspec.structs.replace(settings, smtp_url=smtp_server.url, **{**FAST_RETRIES, **overrides})
-        return _running_worker(worker_settings)
+        return _running_worker(worker_settings, telemetry)
 
     return run
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import app.models  # noqa: F401  (maps every table, so foreign keys such as email_outbox.user_id resolve)
 from app.core.database import build_engine, build_sqlalchemy_config
 from app.core.task_metrics import TaskMetricsRecorder
+from app.core.telemetry import Telemetry
 from app.emails.rendering import EmailComposer
 from app.emails.transports import EmailTransport, build_transport
 
@@ -29,13 +30,14 @@ class WorkerContext:
     tasks, so no database connection is ever inherited across the prefork pool's fork.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, telemetry: Telemetry | None = None) -> None:
         self.settings = settings
+        self.telemetry = telemetry or Telemetry()
 
     @classmethod
-    def attach(cls, app: Any, settings: Settings) -> None:
-        """Give the Celery ``app`` a context built from ``settings``."""
-        setattr(app, APP_ATTRIBUTE, cls(settings))
+    def attach(cls, app: Any, settings: Settings, telemetry: Telemetry | None = None) -> None:
+        """Give the Celery ``app`` a context built from ``settings``, traced by ``telemetry``."""
+        setattr(app, APP_ATTRIBUTE, cls(settings, telemetry))
 
     @classmethod
     def of(cls, app: Any) -> WorkerContext:
@@ -44,7 +46,9 @@ class WorkerContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return build_engine(self.settings)
+        engine = build_engine(self.settings)
+        self.telemetry.instrument_engine(engine)
+        return engine
 
     @cached_property
     def _sessions(self) -> Callable[[], Session]:

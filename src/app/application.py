@@ -41,7 +41,8 @@ from app.core.routes import answer_options_with_every_method
 from app.core.security import PasswordHashing, SecretSealing
 from app.core.settings import Settings, get_settings
 from app.core.task_metrics import TaskMetricsRecorder, count_published_tasks
-from app.core.task_queue import CeleryTaskQueue, TaskQueue
+from app.core.task_queue import SEND_EMAIL_TASK, CeleryTaskQueue, TaskQueue
+from app.core.telemetry import Telemetry
 from app.emails.controller import OutboxController
 from app.emails.deps import outbox_service_provider
 from app.idempotency.deps import idempotency_service_provider
@@ -96,12 +97,16 @@ def _flush_logs() -> None:
         handler.flush()
 
 
-def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, task_queue: TaskQueue | None = None, telemetry: Telemetry | None = None
+) -> Litestar:
     """Build the app from ``settings`` (default: the environment), wiring every dependency explicitly.
 
-    ``task_queue`` announces committed emails to the workers (default: Celery on the configured broker).
+    ``task_queue`` announces committed emails to the workers (default: Celery on the configured broker);
+    ``telemetry`` sends traces and error reports (default: those the settings turn on, if any).
     """
     settings = settings or get_settings()
+    telemetry = telemetry or Telemetry.from_settings(settings, "web")
     task_queue = task_queue or CeleryTaskQueue(settings)
     db_config = build_sqlalchemy_config(settings)
     engine = db_config.get_engine()
@@ -109,6 +114,9 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
     sealing = SecretSealing(settings)
     access_tokens = AccessTokenIssuer(settings)
     read_config = build_read_config(settings, engine)
+    telemetry.instrument_engine(engine)
+    telemetry.instrument_engine(read_config.get_engine())
+    telemetry.instrument_celery(published_by_name=(SEND_EMAIL_TASK,))
     bearer_authenticator = BearerAuthenticator(settings, read_config)
     refresh_lifetime = timedelta(days=settings.refresh_token_expire_days)
     jwt_auth = build_jwt_auth(settings, bearer_authenticator)
@@ -171,8 +179,15 @@ def create_app(settings: Settings | None = None, task_queue: TaskQueue | None = 
             lambda: _bootstrap_superuser(settings, db_config, passwords),
         ],
         # Last: the log lines of the shutdown itself are written too.
-        on_shutdown=[task_metrics.close, read_config.get_engine().dispose, engine.dispose, _flush_logs],
-        exception_handlers=exception_handlers(),
+        on_shutdown=[
+            task_metrics.close,
+            read_config.get_engine().dispose,
+            engine.dispose,
+            telemetry.flush,
+            _flush_logs,
+        ],
+        exception_handlers=exception_handlers(telemetry.report_unexpected if telemetry.error_reports else None),
+        plugins=telemetry.litestar_plugins(),
         cors_config=build_cors_config(settings),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=build_openapi_config(settings),

@@ -5,6 +5,7 @@ refusals (routing, authentication, body limit) with theirs, anything else a 500 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
@@ -40,9 +41,9 @@ from app.core.request_context import current_request_id, request_id_for
 
 if TYPE_CHECKING:
     from litestar import Request
-    from litestar.types import ExceptionHandlersMap
+    from litestar.types import ExceptionHandler, ExceptionHandlersMap
 
-__all__ = ("exception_handlers",)
+__all__ = ("ErrorReporter", "exception_handlers")
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +185,26 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _plain(request, HTTP_500_INTERNAL_SERVER_ERROR, UNEXPECTED)
 
 
-def exception_handlers() -> ExceptionHandlersMap:
-    """The app's handlers; they replace advanced-alchemy's default, which reports database outages as 409."""
-    return {
+# What the app does with an error nothing handled besides answering 500: the error and tags (method, route).
+ErrorReporter = Callable[[BaseException, dict[str, str]], None]
+
+
+def _reporting(handler: ExceptionHandler[Any], report: ErrorReporter) -> ExceptionHandler[Any]:
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+        response = handler(request, exc)
+        if response.status_code == HTTP_500_INTERNAL_SERVER_ERROR:
+            report(exc, {"method": request.method, "route": request.scope.get("path_template", request.url.path)})
+        return response
+
+    return handle
+
+
+def exception_handlers(report_unexpected: ErrorReporter | None = None) -> ExceptionHandlersMap:
+    """The app's handlers; they replace advanced-alchemy's default, which reports database outages as 409.
+
+    ``report_unexpected`` also receives every error answered with a 500.
+    """
+    handlers: ExceptionHandlersMap = {
         ServiceError: _service_error,
         ValidationException: _validation_error,
         NotAuthorizedException: _not_authorized,
@@ -195,3 +213,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         RecursionError: _too_deeply_nested,
         Exception: _unexpected_error,
     }
+    if report_unexpected is None:
+        return handlers
+    return {kind: _reporting(handler, report_unexpected) for kind, handler in handlers.items()}

@@ -156,6 +156,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     security_event_retention_days: PositiveInt = 365
     token_cleanup_batch_size: PositiveInt = 1000
 
+    # Traces (OpenTelemetry, OTLP over HTTP) are sent only when this is set: the collector's base URL, as the SDK's
+    # own variable of that name. The SDK reads the other OTEL_* variables (headers, sampler, resource) itself.
+    otel_exporter_otlp_endpoint: str | None = None
+    # The traces' service.name; unset, each process names its role ("inkwell-web", "inkwell-worker").
+    otel_service_name: str | None = None
+    # Unhandled errors of the web and the workers go to Sentry only when this is set.
+    sentry_dsn: str | None = None
+    # Sentry's environment tag; unset, APP_ENV.
+    sentry_environment: str | None = None
+    # Sentry is for errors: traces are OpenTelemetry's job, so none go to Sentry unless this is raised.
+    sentry_traces_sample_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None
 
