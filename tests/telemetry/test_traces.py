@@ -69,7 +69,7 @@ def test_a_registration_is_one_trace_from_the_request_to_its_email(
     email = unique_email("traced")
     with run_worker(telemetry=telemetry), TestClient(app=create_app(settings, telemetry=telemetry)) as client:
         response = client.post(
-            f"{API}/auth/register",
+            f"{API}/auth/register?note=query-secret",
             json={"email": email, "password": "long enough"},
             headers={"X-Request-ID": "trace-1"},
         )
@@ -81,6 +81,7 @@ def test_a_registration_is_one_trace_from_the_request_to_its_email(
     assert server.attributes is not None
     assert server.attributes[REQUEST_ID_ATTRIBUTE] == "trace-1"
     assert server.status.is_ok
+    assert not [value for value in server.attributes.values() if "query-secret" in str(value)]
     trace = [span for span in spans if span.context.trace_id == server.context.trace_id]
     inserts = [span for span in trace if "INSERT INTO user_account" in _statement(span)]
     assert inserts, [span.name for span in trace]
