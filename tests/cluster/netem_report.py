@@ -1,0 +1,83 @@
+"""What 100 ms between the web hosts and the database does to latency: p50 and p99 of a fixed set of calls through
+the load balancer-like client, before and with netem delaying every packet a web host sends to PostgreSQL (one
+direction, so each round trip to the database is 100 ms longer).
+
+``python -m tests.cluster.netem_report [--calls N]`` (as root) builds the cluster, measures and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from tests.cluster.balancer import API, Balancer, percentiles
+from tests.cluster.hosts import Cluster, cluster
+
+DELAY_MS = 100
+POSTS = 20
+
+
+@dataclass
+class Row:
+    call: str
+    before: tuple[float, float]
+    delayed: tuple[float, float]
+    statuses: Counter[int]
+
+
+def _calls(lb: Balancer) -> dict[str, Callable[[], httpx.Response]]:
+    """The measured calls, each for a reader signed in with a few posts of their own."""
+    email, password = f"netem-{id(lb)}@example.com", "netem-password-31415"
+    assert lb.request("POST", f"{API}/auth/register", json={"email": email, "password": password}).status_code == 201
+    login = lb.request("POST", f"{API}/auth/login", data={"username": email, "password": password})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    for number in range(POSTS):
+        post = {"title": f"Post {number}", "content": "Measured.", "is_published": True}
+        assert lb.request("POST", f"{API}/posts", json=post, headers=headers).status_code == 201
+    return {
+        "GET /users/me": lambda: lb.request("GET", f"{API}/users/me", headers=headers),
+        "GET /posts (feed page)": lambda: lb.request("GET", f"{API}/posts"),
+    }
+
+
+def measure(hosts: Cluster, lb: Balancer, calls: int) -> list[Row]:
+    measured = _calls(lb)
+    before = {name: percentiles(call, calls) for name, call in measured.items()}
+    for web in hosts.webs:
+        hosts.net.delay(web, hosts.postgres_address, DELAY_MS)
+    try:
+        delayed = {name: percentiles(call, calls) for name, call in measured.items()}
+    finally:
+        for web in hosts.webs:
+            hosts.net.restore(web)
+    return [Row(name, before[name][:2], delayed[name][:2], before[name][2] + delayed[name][2]) for name in measured]
+
+
+def render(rows: list[Row]) -> str:
+    lines = [f"| call | p50 / p99 before (ms) | p50 / p99 with {DELAY_MS} ms (ms) |", "|---|---|---|"]
+    lines += [
+        f"| `{row.call}` | {row.before[0]:.1f} / {row.before[1]:.1f} | {row.delayed[0]:.1f} / {row.delayed[1]:.1f} |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200, help="calls of each kind, before and with the delay")
+    arguments = parser.parse_args()
+    with cluster() as hosts:
+        lb = Balancer([hosts.url(web) for web in hosts.webs], client_ip="203.0.113.250")
+        try:
+            rows = measure(hosts, lb, arguments.calls)
+        finally:
+            lb.close()
+    print(render(rows))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
