@@ -3,7 +3,8 @@
 RedBeat lets a Redis error out of a tick, which ends beat (and its outbox relay) until the platform restarts it, and
 a platform that sees a process crash again and again at start-up (Redis still away) waits longer and longer to
 restart it. This one logs the error and tries again a tick later. If its lock lapsed meanwhile (a long outage, or a
-Redis that came back empty), it takes the lock again when no other beat holds it, and exits, as before, when one does.
+Redis that came back empty), it takes the lock again when no other beat holds it and installs the schedule again (an
+empty Redis lost it), and exits, as before, when another beat holds the lock.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Scheduler(RedBeatScheduler):  # type: ignore[misc]  # RedBeat ships no typ
             if not self.lock.acquire(blocking=False):
                 raise  # another beat holds the lock now: this one stops, as RedBeat does
             logger.warning("beat: the lock lapsed while Redis was away; took it again")
+            # A Redis that came back empty lost the schedule too, and RedBeat dispatches only what Redis lists.
+            self.setup_schedule()
             return 0.0
 
     def close(self) -> None:

@@ -129,7 +129,8 @@ def test_two_beats_dispatch_each_task_once_per_period_and_a_standby_takes_over(
 
 
 def test_a_beat_rides_out_a_redis_outage_longer_than_its_lock(start_beat: StartBeat, redis_client: redis.Redis) -> None:
-    """Redis away for longer than the lock timeout: beat keeps running, takes its lapsed lock again, dispatches."""
+    """Redis away for longer than the lock timeout, and back empty: beat keeps running, takes its lapsed lock again
+    and dispatches the schedule again."""
     redis_url = urlsplit(REDIS_URL)
     with TcpRelay(redis_url.hostname or "127.0.0.1", redis_url.port or 6379) as relay:
         beat = start_beat(REDIS_URL=redis_url._replace(netloc=f"127.0.0.1:{relay.port}").geturl())
@@ -139,6 +140,7 @@ def test_a_beat_rides_out_a_redis_outage_longer_than_its_lock(start_beat: StartB
         relay.cut()
         time.sleep(LOCK_TIMEOUT + 2 * TICK)
         assert redis_client.exists(LOCK_KEY) == 0, "the lock should have lapsed"
+        redis_client.flushdb()  # and Redis comes back empty (restarted without persistence): no schedule either
         assert beat.popen.poll() is None, f"beat exited when Redis went away:\n{beat.output}"
         relay.restore()
 
