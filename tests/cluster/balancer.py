@@ -85,9 +85,11 @@ class Record:
 
 
 @contextlib.contextmanager
-def traffic(call: Callable[[int], httpx.Response], threads: int = 3, seconds: float = 120) -> Iterator[Record]:
-    """Threads calling ``call(n)`` (n counts each thread's calls, unique across threads) until the block ends, or at
-    most ``seconds``; each outcome goes to the record."""
+def traffic(
+    call: Callable[[int], httpx.Response], threads: int = 2, pause: float = 0.05, seconds: float = 120
+) -> Iterator[Record]:
+    """Threads calling ``call(n)`` (n numbers the calls of all threads), each waiting ``pause`` seconds after each call,
+    until the block ends or at most ``seconds``; each outcome goes to the record."""
     record = Record()
     stop = threading.Event()
     deadline = time.monotonic() + seconds
@@ -99,6 +101,7 @@ def traffic(call: Callable[[int], httpx.Response], threads: int = 3, seconds: fl
                 record.add(call(next(numbers)))
             except httpx.TransportError as exc:
                 record.add(exc)
+            stop.wait(pause)
 
     workers = [threading.Thread(target=loop, name=f"traffic-{index}", daemon=True) for index in range(threads)]
     for worker in workers:

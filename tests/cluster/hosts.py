@@ -1,7 +1,8 @@
 """A small Inkwell cluster on the virtual network of :mod:`tests.cluster.network`.
 
 - ``data``: its own PostgreSQL 15 (a fresh ``initdb``, run as ``postgres``) on ``.10`` and its own Redis on ``.11``,
-  two addresses so that either can be cut alone;
+  two addresses so that either can be cut alone; the web hosts reach PostgreSQL through ``.12``, a relay on the same
+  host (:mod:`tests.cluster.delay_relay`) that can add latency to that path alone;
 - ``web1``, ``web2``: the Procfile's ``web`` each (``.21``, ``.22``, port 8000);
 - ``worker``: the Procfile's ``release`` once, then ``worker`` and ``beat`` (``.31``);
 - the test process on the bridge (``.1``): the clients, the load balancer and the SMTP server the worker delivers to.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.cluster import delay_relay
 from tests.cluster.network import Host, Network, network
 from tests.mail import SMTPServer
 from tests.procfile import ProcfileProcess, platform_env, read_procfile, run_to_completion, stop_all, wait_for
@@ -32,7 +36,8 @@ RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 WEB_PORT = 8000
 DATABASE = "inkwell"
-SERVERS = ("postgres", "redis")
+SERVERS = ("postgres", "redis", "relay")
+DELAY_MS = 100
 SECRET_KEY = "cluster-" + "k" * 40
 # What the web and worker processes are given beside the addresses: the real settings, with timeouts short enough
 # for a test to watch an outage end (the README's outage settings), a relay every second, limits small enough to hit.
@@ -89,6 +94,11 @@ class Cluster:
         return self.data.addresses[1]
 
     @property
+    def web_database_address(self) -> str:
+        """Where the web hosts reach PostgreSQL: the delay relay."""
+        return self.data.addresses[2]
+
+    @property
     def webs(self) -> list[Host]:
         return [self.net.hosts["web1"], self.net.hosts["web2"]]
 
@@ -99,6 +109,10 @@ class Cluster:
     @property
     def database_url(self) -> str:
         return f"postgresql://postgres@{self.postgres_address}:5432/{DATABASE}"
+
+    def delay_web_database(self, held: bool) -> None:
+        """Hold every chunk the web hosts send to PostgreSQL for ``DELAY_MS`` (``held``), or none."""
+        self.processes["relay"].signal_group(signal.SIGUSR1 if held else signal.SIGUSR2)
 
     def url(self, web: Host) -> str:
         return f"http://{web.address}:{WEB_PORT}"
@@ -132,11 +146,17 @@ class Cluster:
             "Ready to accept connections",
         )
 
+    def start_relay(self) -> None:
+        relay = f"{sys.executable} {Path(delay_relay.__file__)}"
+        target = f"{self.postgres_address} 5432"
+        self.start("relay", self.data, f"exec {relay} {self.web_database_address} 5432 {target} {DELAY_MS}", "relaying")
+
     def start_web(self, web: Host) -> None:
-        metrics = self.directory / f"{web.name}-prometheus"
-        process = self.start(
-            web.name, web, read_procfile()["web"], "Started worker", PROMETHEUS_MULTIPROC_DIR=str(metrics)
-        )
+        variables = {
+            "PROMETHEUS_MULTIPROC_DIR": str(self.directory / f"{web.name}-prometheus"),
+            "DATABASE_URL": self.database_url.replace(self.postgres_address, self.web_database_address),
+        }
+        process = self.start(web.name, web, read_procfile()["web"], "Started worker", **variables)
         wait_for(lambda: httpx.get(f"{self.url(web)}/health", timeout=2).status_code == 200, f"{web.name} serves")
         assert process.popen.poll() is None
 
@@ -174,7 +194,7 @@ def cluster() -> Iterator[Cluster]:
     try:
         with network() as net:
             try:
-                net.add_host("data", 10, 11)
+                net.add_host("data", 10, 11, 12)
                 for name, number in (("web1", 21), ("web2", 22), ("worker", 31)):
                     net.add_host(name, number)
                 smtp = SMTPServer(host=net.gateway)
@@ -200,6 +220,7 @@ def _start(built: Cluster) -> None:
         hba.write(f"host all all {built.net.subnet} trust\n")
     built.start_postgres()
     built.start_redis()
+    built.start_relay()
     with psycopg.connect(built.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {DATABASE}")
     assert built.smtp is not None

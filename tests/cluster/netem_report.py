@@ -1,6 +1,6 @@
 """What 100 ms between the web hosts and the database does to latency: p50 and p99 of a fixed set of calls through
-the load balancer-like client, before and with netem delaying every packet a web host sends to PostgreSQL (one
-direction, so each round trip to the database is 100 ms longer).
+the load balancer-like client, before and with the data host's relay holding everything a web host sends to
+PostgreSQL for 100 ms (one direction, so each round trip to the database is 100 ms longer).
 
 ``python -m tests.cluster.netem_report [--calls N]`` (as root) builds the cluster, measures and prints the table.
 """
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import httpx
 
 from tests.cluster.balancer import API, Balancer, percentiles
-from tests.cluster.hosts import Cluster, cluster
+from tests.cluster.hosts import DELAY_MS, Cluster, cluster
 
-DELAY_MS = 100
 POSTS = 20
 
 
@@ -47,13 +46,11 @@ def _calls(lb: Balancer) -> dict[str, Callable[[], httpx.Response]]:
 def measure(hosts: Cluster, lb: Balancer, calls: int) -> list[Row]:
     measured = _calls(lb)
     before = {name: percentiles(call, calls) for name, call in measured.items()}
-    for web in hosts.webs:
-        hosts.net.delay(web, hosts.postgres_address, DELAY_MS)
+    hosts.delay_web_database(held=True)
     try:
         delayed = {name: percentiles(call, calls) for name, call in measured.items()}
     finally:
-        for web in hosts.webs:
-            hosts.net.restore(web)
+        hosts.delay_web_database(held=False)
     return [Row(name, before[name][:2], delayed[name][:2], before[name][2] + delayed[name][2]) for name in measured]
 
 

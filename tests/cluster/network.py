@@ -2,10 +2,10 @@
 through a veth pair, addressed from 198.18.0.0/15 (the range reserved for benchmarks), and the faults put on it.
 
 Names and the /24 are derived from the process id, so two runs at once never share a namespace, link or subnet.
-Faults are ``tc`` on the sending host's link, for the packets to one address only (a ``prio`` qdisc whose extra
-band holds a netem, chosen by a ``u32`` filter on the destination): netem ``loss 100%`` cuts a path silently, as a
-partition does (a route would answer the sender at once), netem ``delay`` adds latency. A link set down takes a whole
-host off the network.
+A path is cut in the sending host by a permanent neighbour entry that gives the destination a hardware address no
+host has: its packets go out and nobody takes them, so the sender sees silence, as in a partition (a ``blackhole``
+route would answer it at once, and this needs neither a firewall nor netem, which not every kernel has). A link set
+down takes a whole host off the network.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 BENCHMARK_RANGE = ipaddress.ip_network("198.18.0.0/15")
+# A locally administered unicast address (the 0x02 bit) that no host of the network has.
+NOBODY = "02:00:00:00:00:01"
 # iproute2's commands live in /usr/sbin, which a user's PATH may lack.
 IP = shutil.which("ip") or "/usr/sbin/ip"
-TC = shutil.which("tc") or "/usr/sbin/tc"
 
 
 def run(*command: str) -> str:
@@ -120,15 +121,11 @@ class Network:
 
     def cut(self, source: Host, destination: str) -> None:
         """Drop, silently, every packet ``source`` sends to ``destination`` (a partition: no refusal, no reset)."""
-        self._shape(source, destination, "loss", "100%")
+        run(IP, "-n", source.namespace, "neigh", "replace", destination, "lladdr", NOBODY, "dev", source.inside,
+            "nud", "permanent")  # fmt: skip
 
-    def restore(self, source: Host) -> None:
-        """Undo :meth:`cut` or :meth:`delay` on ``source``."""
-        run(TC, "-n", source.namespace, "qdisc", "del", "dev", source.inside, "root")
-
-    def delay(self, source: Host, destination: str, milliseconds: int) -> None:
-        """Delay every packet ``source`` sends to ``destination`` by ``milliseconds`` (one direction)."""
-        self._shape(source, destination, "delay", f"{milliseconds}ms")
+    def restore(self, source: Host, destination: str) -> None:
+        run(IP, "-n", source.namespace, "neigh", "del", destination, "dev", source.inside)
 
     def unplug(self, host: Host) -> None:
         """Take ``host`` off the network: its link goes down."""
@@ -136,15 +133,6 @@ class Network:
 
     def plug(self, host: Host) -> None:
         run(IP, "link", "set", host.outside, "up")
-
-    def _shape(self, source: Host, destination: str, *netem: str) -> None:
-        device = ["dev", source.inside]
-        tc = [TC, "-n", source.namespace]
-        # Four bands, all ordinary traffic in the first; the fourth holds the netem and only the filter feeds it.
-        run(*tc, "qdisc", "add", *device, "root", "handle", "1:", "prio", "bands", "4", "priomap", *["0"] * 16)
-        run(*tc, "qdisc", "add", *device, "parent", "1:4", "handle", "40:", "netem", *netem)
-        run(*tc, "filter", "add", *device, "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip",
-            "dst", f"{destination}/32", "flowid", "1:4")  # fmt: skip
 
     def tear_down(self) -> None:
         """Delete every namespace (their links go with them) and the bridge; whatever is already gone is skipped."""
