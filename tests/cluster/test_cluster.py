@@ -18,7 +18,7 @@ import pytest
 
 from tests.cluster.balancer import API, Balancer, Record, traffic
 from tests.cluster.hosts import DELAY_MS, POSTGRES_BIN, Cluster, cluster
-from tests.cluster.netem_report import measure, render
+from tests.cluster.latency_report import measure, render
 from tests.cluster.network import IP, names_in_use, run
 from tests.conftest import _unavailable, installed
 from tests.problems import retry_later

@@ -2,7 +2,7 @@
 the load balancer-like client, before and with the data host's relay holding everything a web host sends to
 PostgreSQL for 100 ms (one direction, so each round trip to the database is 100 ms longer).
 
-``python -m tests.cluster.netem_report [--calls N]`` (as root) builds the cluster, measures and prints the table.
+``python -m tests.cluster.latency_report [--calls N]`` (as root) builds the cluster, measures and prints the table.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Row:
 
 def _calls(lb: Balancer) -> dict[str, Callable[[], httpx.Response]]:
     """The measured calls, each for a reader signed in with a few posts of their own."""
-    email, password = f"netem-{id(lb)}@example.com", "netem-password-31415"
+    email, password = f"latency-{id(lb)}@example.com", "latency-password-31415"
     assert lb.request("POST", f"{API}/auth/register", json={"email": email, "password": password}).status_code == 201
     login = lb.request("POST", f"{API}/auth/login", data={"username": email, "password": password})
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
