@@ -8,6 +8,8 @@ PostgreSQL for 100 ms (one direction, so each round trip to the database is 100 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="calls of each kind, before and with the delay")
     arguments = parser.parse_args()
+    # Stopped by SIGTERM (a timeout), the cluster is still torn down: the blocks below exit as on an error.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with cluster() as hosts:
         lb = Balancer([hosts.url(web) for web in hosts.webs], client_ip="203.0.113.250")
         try:
