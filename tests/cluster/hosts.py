@@ -215,6 +215,13 @@ def cluster() -> Iterator[Cluster]:
 
 def _start(built: Cluster) -> None:
     """The data host's servers, the database, ``release``, then the web and worker hosts' processes."""
+    assert built.smtp is not None
+    built.env = platform_env(
+        **CLUSTER_SETTINGS,
+        DATABASE_URL=built.database_url,
+        REDIS_URL=f"redis://{built.redis_address}:6379/0",
+        SMTP_URL=built.smtp.url,
+    )
     _initdb(built.directory)
     with (built.directory / "postgres" / "pg_hba.conf").open("a") as hba:
         hba.write(f"host all all {built.net.subnet} trust\n")
@@ -223,13 +230,6 @@ def _start(built: Cluster) -> None:
     built.start_relay()
     with psycopg.connect(built.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {DATABASE}")
-    assert built.smtp is not None
-    built.env = platform_env(
-        **CLUSTER_SETTINGS,
-        DATABASE_URL=built.database_url,
-        REDIS_URL=f"redis://{built.redis_address}:6379/0",
-        SMTP_URL=built.smtp.url,
-    )
     procfile = read_procfile()
     run_to_completion("release", in_host(built.worker, procfile["release"]), built.env, built.directory)
     for web in built.webs:

@@ -116,8 +116,13 @@ def _registered(record: Record) -> list[str]:
     return [answer.json()["email"] for answer in record.answers if answer.status_code == 201]
 
 
-def _each_mailed_once(hosts: Cluster, addresses: list[str]) -> None:
-    """Every address got its verification and its welcome email, once each, and the outbox is all sent."""
+def _each_mailed_once(hosts: Cluster, addresses: list[str], *, database_restarted: bool = False) -> None:
+    """Every address got its verification and its welcome email, once each, and the outbox is all sent.
+
+    With ``database_restarted``, an email the mail server accepted just before the database went away may come again
+    (its row could not be marked sent): the README's at-least-once window. The repeat is the same message (the same
+    Message-ID, derived from the row), which mail clients fold; any other second email fails.
+    """
     assert addresses
 
     def all_mailed() -> bool:
@@ -131,9 +136,15 @@ def _each_mailed_once(hosts: Cluster, addresses: list[str]) -> None:
     wait_for(lambda: set(hosts.outbox()) == {"sent"}, "every outbox row sent", detail=hosts.outbox)
     # A second delivery would come from a redelivered task or a relay run: give both time to do it.
     time.sleep(3)
+    repeats = 0
     for address in addresses:
-        assert len(hosts.smtp.mailbox.to(address)) == 2, [m["Subject"] for m in hosts.smtp.mailbox.to(address)]
-        assert len(hosts.smtp.mailbox.to(address, "verify")) == 1
+        messages = hosts.smtp.mailbox.to(address)
+        kinds = {(message["Subject"], message["Message-ID"]) for message in messages}
+        assert len(kinds) == 2, sorted(kinds)
+        assert len({subject for subject, _ in kinds}) == 2, sorted(kinds)  # a verification and a welcome
+        repeats += len(messages) - len(kinds)
+    print(f"\n{len(addresses)} registrations, {repeats} emails delivered twice")  # noqa: T201
+    assert repeats == 0 or (database_restarted and repeats <= 2), repeats
 
 
 def test_sessions_and_limits_hold_across_hosts(hosts: Cluster, balancer: Balancer) -> None:
@@ -182,9 +193,10 @@ def test_a_web_host_cut_off_the_other_serves_every_call(hosts: Cluster, balancer
     with traffic(_mixed(balancer, headers), threads=2) as record:
         time.sleep(2)
         hosts.net.unplug(web1)
+        before = record.total
         try:
             time.sleep(8)
-            during = record.total
+            during = record.total - before
         finally:
             hosts.net.plug(web1)
         wait_for(lambda: balancer.host(0, "GET", "/health").status_code == 200, "web1 back on the network")
@@ -266,7 +278,7 @@ def test_redis_and_postgres_restart_under_traffic(hosts: Cluster, balancer: Bala
         assert seen.errors == [], seen.errors
         assert set(seen.statuses) <= {200, 201, 503}, seen.statuses
     assert balancer.request("GET", f"{API}/users/me", headers=headers).status_code == 200
-    _each_mailed_once(hosts, _registered(registrations))
+    _each_mailed_once(hosts, _registered(registrations), database_restarted=True)
 
 
 def test_latency_to_the_database(hosts: Cluster, balancer: Balancer) -> None:
