@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_\-%]+)")
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -100,17 +100,18 @@ class Mailbox:
 class SMTPServer:
     """An SMTP server that can be stopped and started again on the same port (the mail server going down)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.mailbox = Mailbox()
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.mailbox, hostname=self.host, port=self.port)
         self._controller.start()
 
     def stop(self) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
@@ -9,7 +12,7 @@ from sqlalchemy import Engine, text
 from app.core import database
 from app.core.database import build_autocommit_engine, build_engine
 from app.core.settings import Settings
-from tests.conftest import DATABASE_PREFIX, _postgres_database, migrate
+from tests.conftest import DATABASE_PREFIX, _postgres_database, make_settings, migrate
 
 STATEMENT_TIMEOUT = {"DATABASE_STATEMENT_TIMEOUT_MS": "1234"}
 
@@ -77,3 +80,17 @@ def test_behind_a_transaction_pooler_the_release_step_makes_the_timeout_the_role
     settings = migrate(new_postgres_database, DATABASE_POOLER="transaction", **STATEMENT_TIMEOUT)
     assert _statement_timeout(new_postgres_database) == "1234ms"
     assert _engine_statement_timeouts(settings) == {"1234ms"}
+
+
+def test_a_connection_gives_up_on_unacknowledged_data_within_the_connect_timeout(postgres_url: str) -> None:
+    """A database cut off silently (no reset, no refusal) fails a request on a pooled connection as fast as a new
+    connection would fail: the socket's TCP_USER_TIMEOUT is the connect timeout. tests/cluster shows the 503 it gives
+    across a real partition."""
+    engine = build_engine(make_settings(postgres_url, DATABASE_CONNECT_TIMEOUT_SECONDS="3"))
+    try:
+        with engine.connect() as connection:
+            descriptor = connection.connection.dbapi_connection.pgconn.socket  # type: ignore[union-attr]
+            with socket.socket(fileno=os.dup(descriptor)) as sock:
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 3000
+    finally:
+        engine.dispose()

@@ -95,7 +95,7 @@ def _beat(settings: Settings) -> dict[str, Any]:
         return {**schedule, "beat_schedule_filename": str(DATA_DIR / "celerybeat-schedule")}
     return {
         **schedule,
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "workers.beat:Scheduler",
         "redbeat_redis_url": settings.redis_url,
         # The broker's TLS options (rediss://: the certificate checked as REDIS_SSL_CERT_REQS says).
         "redbeat_redis_use_ssl": broker_ssl_options(settings),

@@ -15,13 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 
 from app.core.task_queue import CLEANUP_TOKENS_TASK, MAINTENANCE_QUEUE, RELAY_OUTBOX_TASK
-from tests.conftest import make_settings, process_environment
+from tests.conftest import REDIS_URL, make_settings, process_environment
 from tests.procfile import HEROKU_STOP_SECONDS, ProcfileProcess, platform_env, read_procfile, stop_all
+from tests.proxy import TcpRelay
 from workers.config import BEAT_KEY_PREFIX, BEAT_TICKS_PER_LOCK_TIMEOUT
 
 INTERVAL = 1.0  # both tasks: one run per second
@@ -33,7 +35,7 @@ TASKS = (RELAY_OUTBOX_TASK, CLEANUP_TOKENS_TASK)
 ACQUIRED = "beat: Acquired lock"
 LOCK_KEY = f"{BEAT_KEY_PREFIX}:lock"
 
-StartBeat = Callable[[], ProcfileProcess]
+StartBeat = Callable[..., ProcfileProcess]
 
 
 @pytest.fixture
@@ -48,8 +50,8 @@ def start_beat(redis_client: redis.Redis, tmp_path: Path) -> Iterator[StartBeat]
     )
     started: list[ProcfileProcess] = []
 
-    def start() -> ProcfileProcess:
-        process = ProcfileProcess(f"beat{len(started) + 1}", read_procfile()["beat"], env, tmp_path)
+    def start(**overrides: str) -> ProcfileProcess:
+        process = ProcfileProcess(f"beat{len(started) + 1}", read_procfile()["beat"], {**env, **overrides}, tmp_path)
         started.append(process)
         process.wait_for_line("beat: Starting")  # next: it takes the lock, or waits for it
         return process
@@ -124,3 +126,25 @@ def test_two_beats_dispatch_each_task_once_per_period_and_a_standby_takes_over(
         beat.signal_group(signal.SIGTERM)
         assert beat.wait(HEROKU_STOP_SECONDS) == 0, f"{beat.name} did not exit cleanly on SIGTERM"
     assert redis_client.exists(LOCK_KEY) == 0  # released, not left to expire
+
+
+def test_a_beat_rides_out_a_redis_outage_longer_than_its_lock(start_beat: StartBeat, redis_client: redis.Redis) -> None:
+    """Redis away for longer than the lock timeout, and back empty: beat keeps running, takes its lapsed lock again
+    and dispatches the schedule again."""
+    redis_url = urlsplit(REDIS_URL)
+    with TcpRelay(redis_url.hostname or "127.0.0.1", redis_url.port or 6379) as relay:
+        beat = start_beat(REDIS_URL=redis_url._replace(netloc=f"127.0.0.1:{relay.port}").geturl())
+        beat.wait_for_line(ACQUIRED, timeout=10)
+        _wait_for_publishing(redis_client, _published(redis_client), timeout=2 * INTERVAL + 1)
+
+        relay.cut()
+        time.sleep(LOCK_TIMEOUT + 2 * TICK)
+        assert redis_client.exists(LOCK_KEY) == 0, "the lock should have lapsed"
+        redis_client.flushdb()  # and Redis comes back empty (restarted without persistence): no schedule either
+        assert beat.popen.poll() is None, f"beat exited when Redis went away:\n{beat.output}"
+        relay.restore()
+
+        _wait_for_publishing(redis_client, _published(redis_client), timeout=4 * TICK + INTERVAL)
+        assert beat.popen.poll() is None
+        assert redis_client.exists(LOCK_KEY) == 1
+        beat.wait_for_line("took it again", timeout=1)

@@ -44,7 +44,7 @@ def test_beat_schedule_comes_from_the_settings() -> None:
 def test_on_redis_beat_schedules_through_redbeat_behind_a_lock() -> None:
     settings = make_settings("sqlite://", REDIS_URL="redis://127.0.0.1:6379/3", BEAT_LOCK_TIMEOUT_SECONDS="10")
     config = build_config(settings)
-    assert config["beat_scheduler"] == "redbeat.RedBeatScheduler"
+    assert config["beat_scheduler"] == "workers.beat:Scheduler"
     assert config["redbeat_redis_url"] == "redis://127.0.0.1:6379/3"
     assert config["redbeat_key_prefix"] == "inkwell:beat:"
     assert config["redbeat_redis_use_ssl"] is None  # redis://: no TLS
