@@ -133,6 +133,9 @@ def _fault_table(faults: list[Fault], answers: list[Answer]) -> list[str]:
         statuses = Counter(a.status for a in seen if a.status is not None)
         errors = Counter(a.error for a in seen if a.status is None)
         by_status = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+        if fault.start is None or fault.end is None:
+            lines.append(f"| {number} | {fault.kind} | - | {fault.detail} | | | |")
+            continue
         lines.append(
             f"| {number} | {fault.kind} | {fault.start:.1f} to {fault.end:.1f} (+{RECOVERY_MARGIN_SECONDS:g}) "
             f"| {fault.detail} | {len(seen)} | {by_status} | "
@@ -236,7 +239,16 @@ def _soak(
         platform.started = load_started
         shared = Shared(started=load_started, deadline=load_started + options.duration)
         clients = [Client(i, base_url, shared, options.seed) for i in range(options.clients)]
-        chaos = Chaos(faults, platform, redis_server, smtp.mailbox, database_url, options.seed)
+        chaos = Chaos(
+            faults,
+            platform,
+            redis_server,
+            smtp.mailbox,
+            database_url,
+            options.seed,
+            margin=RECOVERY_MARGIN_SECONDS,
+            latest_start=options.duration - 2 * RECOVERY_MARGIN_SECONDS,
+        )
         sampler = Sampler(platform, shared)
         for thread in (*clients, chaos, sampler):
             thread.start()

@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from tests.benchmark.soak_chaos import Fault
     from tests.benchmark.soak_clients import Answer
 
-__all__ = ("RECOVERY_MARGIN_SECONDS", "Check", "answer_checks", "email_checks", "family_checks", "rss_check")
+__all__ = (
+    "RECOVERY_MARGIN_SECONDS",
+    "Check",
+    "answer_checks",
+    "email_checks",
+    "family_checks",
+    "in_window",
+    "rss_check",
+)
 
 # A fault's window runs from its start until this long after its end (the process back, Redis answering, the
 # connections terminated): the pool's connections are replaced and the clients' connections reopened within it.
@@ -110,7 +118,11 @@ def family_checks(database_url: str) -> list[Check]:
 
 def in_window(at: float, faults: list[Fault]) -> Fault | None:
     for fault in faults:
-        if fault.start <= at <= fault.end + RECOVERY_MARGIN_SECONDS:
+        if (
+            fault.start is not None
+            and fault.end is not None
+            and fault.start <= at <= fault.end + RECOVERY_MARGIN_SECONDS
+        ):
             return fault
     return None
 

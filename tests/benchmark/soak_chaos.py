@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from tests.mail import Mailbox
 
-__all__ = ("FAULTS", "Fault", "Platform", "RedisServer", "children", "schedule")
+__all__ = ("FAULTS", "Chaos", "Fault", "Platform", "RedisServer", "children", "schedule")
 
 FAULTS = ("web-worker", "celery-worker", "beat", "redis", "postgres")
 # A crashed dyno is started again after a moment, as a platform does; Redis comes back after a few seconds.
@@ -119,12 +119,13 @@ class Platform:
 
 @dataclass
 class Fault:
+    """One fault: when it was due, when it began and when it was over (None: it did not run)."""
+
     kind: str
     due: float
-    start: float = 0.0
-    end: float = 0.0
+    start: float | None = None
+    end: float | None = None
     detail: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def schedule(duration: float, seed: int) -> list[Fault]:
@@ -153,11 +154,15 @@ class Chaos(threading.Thread):
         mailbox: Mailbox,
         database_url: str,
         seed: int,
+        *,
+        margin: float,
+        latest_start: float,
     ) -> None:
         super().__init__(name="soak-chaos", daemon=True)
         self.faults, self.platform, self.redis_server = faults, platform, redis_server
         self.mailbox, self.database_url = mailbox, database_url
         self.rng = random.Random(seed + 1)
+        self.margin, self.latest_start = margin, latest_start
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.actions: dict[str, Callable[[Fault], None]] = {
@@ -173,14 +178,22 @@ class Chaos(threading.Thread):
 
     def run(self) -> None:
         try:
+            free_from = 0.0
             for fault in self.faults:
-                while self._now() < fault.due:
+                # One fault at a time: the next waits for the previous one's window to close.
+                due = max(fault.due, free_from)
+                if due > self.latest_start:
+                    fault.detail = "not run: the previous faults' windows ran past the schedule"
+                    continue
+                while self._now() < due:
                     if self.stop.wait(SUPERVISE_SECONDS):
                         return
                     self.platform.supervise()
                 fault.start = self._now()
                 self.actions[fault.kind](fault)
-                fault.end = self._now()
+                if fault.end is None:
+                    fault.end = self._now()
+                free_from = self._now() + self.margin
             while not self.stop.wait(SUPERVISE_SECONDS):
                 self.platform.supervise()
         except Exception as exc:  # noqa: BLE001  (reported by the main thread, which then stops everything)
@@ -220,8 +233,19 @@ class Chaos(threading.Thread):
         self.platform.kill("beat")
         time.sleep(RESTART_PAUSE_SECONDS)
         beat = self.platform.start("beat")
-        beat.wait_for_line("beat: Acquired lock", timeout=BEAT_TAKEOVER_TIMEOUT_SECONDS)
-        fault.detail = "restarted; it took the lock when the dead one's lapsed"
+        restarted = self._now()
+        fault.detail = "restarted"
+
+        def took_the_lock() -> None:
+            # Watched aside, so the next fault need not wait for the dead beat's lock to lapse.
+            try:
+                beat.wait_for_line("beat: Acquired lock", timeout=BEAT_TAKEOVER_TIMEOUT_SECONDS)
+            except AssertionError:
+                fault.detail = f"restarted; no lock taken within {BEAT_TAKEOVER_TIMEOUT_SECONDS:g} s"
+                return
+            fault.detail = f"restarted; took the lock {self._now() - restarted:.0f} s later (the dead one's lapsed)"
+
+        threading.Thread(target=took_the_lock, name="soak-beat-lock", daemon=True).start()
 
     def _restart_redis(self, fault: Fault) -> None:
         self.redis_server.kill()
