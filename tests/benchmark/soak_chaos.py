@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
-import redis
 
 from tests.procfile import ProcfileProcess, read_procfile
+from tests.servers import start_redis
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,21 +55,7 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise RuntimeError(f"redis-server did not start on port {self.port}") from None
-                    time.sleep(0.05)
-        finally:
-            client.close()
+        self.process = start_redis(self.binary, self.port, self.workdir, timeout=READY_TIMEOUT_SECONDS)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
