@@ -12,9 +12,10 @@ from advanced_alchemy.filters import OnBeforeAfter, OrderBy
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import ConflictError, NotFoundError
+from app.core.repository import connection_lost
 from app.core.request_context import current_request_id
 from app.emails.errors import EmailRenderError, PermanentEmailError, TransientEmailError
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
@@ -153,8 +154,8 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
         payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
         try:
             return self._finish(row, EmailStatus.SENT, None)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
+        except SQLAlchemyError as exc:
+            if not connection_lost(exc):
                 raise
             logger.warning("email %s: sent, but the database connection was lost; marking it sent again", row_id)
         session = self.repository.session
