@@ -1,12 +1,12 @@
 """``python -m tests.benchmark.soak``: the Procfile's processes under a mixed load while parts of them fail.
 
-It creates the PostgreSQL database ``inkwell_soak`` (``SOAK_DATABASE`` names another) on the server of
-``BENCH_POSTGRES_URL``, starts a Redis server of its own on a free port and an SMTP server in this process, runs
-``release``, then ``web`` (two granian workers), ``worker`` and ``beat`` as a platform does. Client threads register,
-sign in, rotate refresh tokens, read and write posts for ``--duration`` seconds while a schedule drawn from ``--seed``
-kills a granian worker, the Celery worker's dyno as it sends an email, beat, Redis, and the database's connections.
-After a drain it checks the books and prints the report; it exits 1 when a check fails. See the README's
-"Chaos soak".
+It creates the PostgreSQL database ``inkwell_soak`` (``SOAK_DATABASE`` names another; dropped at the end) on the
+server of ``BENCH_POSTGRES_URL``, starts a Redis server of its own on a free port and an SMTP server in this
+process, runs ``release``, then ``web`` (two granian workers), ``worker`` and ``beat`` as a platform does. Client
+threads register, sign in, rotate refresh tokens, read and write posts for ``--duration`` seconds while a schedule
+drawn from ``--seed`` kills a granian worker, the Celery worker's dyno as it sends an email, beat, Redis, and the
+database's connections. After a drain it checks the books and prints the report; it exits 1 when a check fails.
+See the README's "Chaos soak".
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from tests.benchmark.soak_books import (
     answer_checks,
     email_checks,
     family_checks,
+    idempotency_checks,
     in_window,
     rss_check,
 )
@@ -74,9 +75,14 @@ def _out(line: str = "") -> None:
     sys.stdout.write(line + "\n")
 
 
-def _recreate_database(admin_url: str) -> str:
+def _drop_database(admin_url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{SOAK_DATABASE}" WITH (FORCE)')
+
+
+def _create_database(admin_url: str) -> str:
+    _drop_database(admin_url)  # what an interrupted run left
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{SOAK_DATABASE}"')
     return f"{admin_url.rsplit('/', 1)[0]}/{SOAK_DATABASE}"
 
@@ -179,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if redis_binary is None:
         _log("redis-server is not installed (Debian: apt-get install redis-server)")
         return 2
-    database_url = _recreate_database(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL))
+    admin_url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL)
+    database_url = _create_database(admin_url)
     smtp = SMTPServer()
     smtp.mailbox.delay = SMTP_REPLY_DELAY_SECONDS
     smtp.start()
@@ -212,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             redis_server.kill()
             smtp.stop()
+            _drop_database(admin_url)
 
 
 def _soak(
@@ -264,6 +272,7 @@ def _soak(
         checks = [
             *email_checks(database_url, list(smtp.mailbox.messages), STUCK_AFTER_SECONDS),
             *family_checks(database_url),
+            *idempotency_checks(database_url),
             *answer_checks(shared.answers, faults),
             *(rss_check(name, samples, options.duration) for name, samples in sampler.samples.items()),
         ]

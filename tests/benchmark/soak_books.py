@@ -116,6 +116,16 @@ def family_checks(database_url: str) -> list[Check]:
     ]
 
 
+def idempotency_checks(database_url: str) -> list[Check]:
+    """Every key's request answered: a key whose answer was never stored tells each repeat 409 until it expires."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status_code IS NULL) FROM idempotency_key"
+        ).fetchone()
+    keys, waiting = row if row else (0, 0)
+    return [Check("no Idempotency-Key left without its answer", f"{keys} keys, {waiting} waiting", not waiting)]
+
+
 def in_window(at: float, faults: list[Fault]) -> Fault | None:
     for fault in faults:
         if (
