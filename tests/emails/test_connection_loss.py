@@ -18,6 +18,7 @@ from app.emails.service import OutboxService, SendOutcome
 from app.emails.transports import SMTPTransport
 from tests.conftest import make_settings
 from tests.emails.outbox import rows_of
+from tests.factories import unique_email
 from tests.mail import SMTPServer
 
 SMTP_REPLY_DELAY_SECONDS = 1.0
@@ -38,7 +39,7 @@ def _terminate_idle_in_transaction(database_url: str) -> int:
 def test_a_send_whose_connection_dies_mid_send_is_marked_sent_once(postgres_url: str, smtp_server: SMTPServer) -> None:
     settings = make_settings(postgres_url)
     engine = build_engine(settings)
-    recipient = f"lost-connection-{datetime.now(UTC).timestamp()}@example.com"
+    recipient = unique_email("lost-connection")
     try:
         with Session(engine) as session:
             outbox = OutboxService(session, settings)
