@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,26 @@ def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_redis(binary: str, port: int, cwd: Path, timeout: float = 10) -> subprocess.Popen[bytes]:
+    """``redis-server`` on loopback ``port`` without persistence (a restart starts it empty), once it answers PING."""
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return process
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    stop(process, 5)
+                    raise RuntimeError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+    finally:
+        client.close()
 
 
 class Server:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -33,7 +32,7 @@ from app.core.task_metrics import (
 from app.core.task_queue import EMAILS_QUEUE, SEND_EMAIL_TASK
 from tests.conftest import installed, make_settings
 from tests.factories import Accounts
-from tests.servers import free_port
+from tests.servers import free_port, start_redis, stop
 
 SEND = SEND_EMAIL_TASK
 
@@ -164,39 +163,12 @@ def test_a_silent_worker_goes_down_after_three_missed_heartbeats(
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[str]:
     """A Redis server of this test's own: its command statistics count only what the test does."""
-    binary = installed("redis-server", "redis-server")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    process = start_redis(installed("redis-server", "redis-server"), port, tmp_path)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "the private redis-server did not start"
-                time.sleep(0.05)
-        yield url
+        yield f"redis://127.0.0.1:{port}/0"
     finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process, 10)
 
 
 def _commands_processed(client: redis.Redis) -> int:

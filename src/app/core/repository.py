@@ -14,15 +14,27 @@ from advanced_alchemy.base import ModelProtocol
 from advanced_alchemy.exceptions import wrap_sqlalchemy_exception
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from sqlalchemy import CursorResult, Executable
 
-__all__ = ("Repository",)
+__all__ = ("Repository", "connection_lost")
 
 ModelT = TypeVar("ModelT", bound=ModelProtocol)
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it wraps (a repository error wraps the driver's), is the connection dying under a
+    statement: the backend terminated, a failover. The pool has discarded that connection, so the session's next
+    transaction runs on a new one."""
+    while exc is not None:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 class Repository(SQLAlchemySyncRepository[ModelT]):

@@ -12,8 +12,10 @@ from advanced_alchemy.filters import OnBeforeAfter, OrderBy
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import ConflictError, NotFoundError
+from app.core.repository import connection_lost
 from app.core.request_context import current_request_id
 from app.emails.errors import EmailRenderError, PermanentEmailError, TransientEmailError
 from app.emails.models import EmailKind, EmailOutbox, EmailStatus
@@ -141,7 +143,38 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
             return self._after_transient_failure(row, str(exc))
         except PermanentEmailError as exc:
             return self._finish(row, EmailStatus.FAILED, str(exc))
-        return self._finish(row, EmailStatus.SENT, None)
+        return self._mark_sent(row)
+
+    def _mark_sent(self, row: EmailOutbox) -> SendOutcome:
+        """Record a send the mail server accepted. If the connection that holds the row died meanwhile (the backend
+        terminated, a failover), the row is still pending and would be sent again by the relay: it is marked sent over
+        a new connection instead, unless another send got to it first.
+        """
+        row_id, attempts = row.id, row.attempts
+        payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
+        try:
+            return self._finish(row, EmailStatus.SENT, None)
+        except SQLAlchemyError as exc:
+            if not connection_lost(exc):
+                raise
+            logger.warning("email %s: sent, but the database connection was lost; marking it sent again", row_id)
+        session = self.repository.session
+        session.rollback()
+        now = datetime.now(UTC)
+        session.execute(
+            update(EmailOutbox)
+            .where(EmailOutbox.id == row_id, EmailOutbox.status == EmailStatus.PENDING)
+            .values(
+                status=EmailStatus.SENT,
+                attempts=attempts,
+                last_error=None,
+                sent_at=now,
+                updated_at=now,
+                payload=payload,
+            )
+        )
+        session.commit()
+        return SendOutcome(status="sent")
 
     def _after_transient_failure(self, row: EmailOutbox, error: str) -> SendOutcome:
         if row.attempts >= self.settings.email_max_attempts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BindParameter, bindparam, delete, select
+from sqlalchemy import BindParameter, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.repository import Repository
@@ -60,6 +60,18 @@ _READ = select(
     IdempotencyKey.location,
     IdempotencyKey.expires_at,
 ).where(*_ONE_KEY)
+# The answer on a reservation only: the row is there, still waiting, only if the work's transaction committed. (An
+# UPDATE's own bound names may not be its columns' names.)
+_ANSWER_RESERVED = (
+    update(IdempotencyKey)
+    .where(
+        IdempotencyKey.caller == bindparam("of_caller"),
+        IdempotencyKey.key == bindparam("of_key"),
+        IdempotencyKey.request_digest == bindparam("of_request_digest"),
+        IdempotencyKey.status_code.is_(None),
+    )
+    .values({name: bindparam(f"new_{name}") for name in _ANSWER_COLUMNS})
+)
 _RELEASE = delete(IdempotencyKey).where(
     *_ONE_KEY, IdempotencyKey.request_digest == bindparam("request_digest"), IdempotencyKey.status_code.is_(None)
 )
@@ -75,6 +87,11 @@ class IdempotencyKeyRepository(Repository[IdempotencyKey]):
     def record(self, row: Mapping[str, Any]) -> None:
         """Store the answer of ``row``'s request on its key."""
         self.rows(_RECORD[self._dialect.name], row)
+
+    def answer_reserved(self, row: Mapping[str, Any]) -> bool:
+        """Store the answer of ``row``'s request on its key if a committed reservation waits for it; whether it did."""
+        where = {f"of_{name}": row[name] for name in ("caller", "key", "request_digest")}
+        return self.rows(_ANSWER_RESERVED, where | {f"new_{name}": row[name] for name in _ANSWER_COLUMNS}).rowcount == 1
 
     def read(self, caller: str, key: str) -> Row[Any] | None:
         return self.rows(_READ, {"caller": caller, "key": key}).one_or_none()

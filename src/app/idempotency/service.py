@@ -21,6 +21,7 @@ from advanced_alchemy.exceptions import RepositoryError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import InProgressError, InvalidValueError
+from app.core.repository import connection_lost
 from app.idempotency.repository import IdempotencyKeyRepository
 
 if TYPE_CHECKING:
@@ -110,9 +111,30 @@ class IdempotencyService:
         except Exception:
             self._release(request)
             raise
-        self.repository.record(self._row(request, answer))
-        self.session.commit()
+        self._store(request, answer)
         return answer, False
+
+    def _store(self, request: KeyedRequest, answer: Answer) -> None:
+        """Store the work's answer on its key, committed.
+
+        If the connection dies first (the backend terminated, a failover), the answer is stored over a new one, on
+        the key's reservation only: that row is there only if the work committed with it, and every repeat would
+        otherwise wait for an answer that never comes, told 409 until the key expired. Without it the work was lost
+        with the connection, and the error stands.
+        """
+        row = self._row(request, answer)
+        try:
+            self.repository.record(row)
+            self.session.commit()
+        except (RepositoryError, SQLAlchemyError) as exc:
+            if not connection_lost(exc):
+                raise
+            self.session.rollback()
+            if not self.repository.answer_reserved(row):
+                self.session.rollback()
+                raise
+            self.session.commit()
+            logger.warning("database connection lost before a keyed request's answer was stored; stored it again")
 
     def _row(self, request: KeyedRequest, answer: Answer | None = None) -> dict[str, object]:
         now = datetime.now(UTC)
