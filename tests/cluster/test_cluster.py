@@ -120,8 +120,9 @@ def _each_mailed_once(hosts: Cluster, addresses: list[str], *, database_restarte
     """Every address got its verification and its welcome email, once each, and the outbox is all sent.
 
     With ``database_restarted``, an email the mail server accepted just before the database went away may come again
-    (its row could not be marked sent): the README's at-least-once window. The repeat is the same message (the same
-    Message-ID, derived from the row), which mail clients fold; any other second email fails.
+    if the relay handed its row to another worker before its own worker, waiting for the database, marked it sent:
+    the README's at-least-once window. The repeat is the same message (the same Message-ID, derived from the row),
+    which mail clients fold; any other second email fails.
     """
     assert addresses
 

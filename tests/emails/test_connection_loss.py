@@ -1,10 +1,11 @@
 """The database connection of a send dies while the mail server holds its reply (PostgreSQL terminating the backend,
-a failover): once the server accepts the message, the row is marked sent over a new connection, so the relay does
-not send it a second time."""
+a failover, a restart): once the server accepts the message, the row is marked sent over a new connection, waiting
+for the database to come back if need be, so the relay does not send it a second time."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -20,9 +21,11 @@ from tests.conftest import make_settings
 from tests.emails.outbox import rows_of
 from tests.factories import unique_email
 from tests.mail import SMTPServer
+from tests.proxy import TcpRelay
 
 SMTP_REPLY_DELAY_SECONDS = 1.0
 SEND_TIMEOUT_SECONDS = 30
+DATABASE_AWAY_SECONDS = 3.0
 
 
 def _terminate_idle_in_transaction(database_url: str) -> int:
@@ -68,3 +71,48 @@ def test_a_send_whose_connection_dies_mid_send_is_marked_sent_once(postgres_url:
         assert len(smtp_server.mailbox.to(recipient)) == 1
     finally:
         engine.dispose()
+
+
+def test_a_send_that_loses_the_database_for_a_while_marks_its_row_sent_when_it_is_back(
+    postgres_url: str, smtp_server: SMTPServer
+) -> None:
+    url = make_url(postgres_url)
+    recipient = unique_email("database-restart")
+    with TcpRelay(url.host or "127.0.0.1", url.port or 5432) as relay:
+        relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+        settings = make_settings(relayed, DATABASE_CONNECT_TIMEOUT_SECONDS="1")
+        engine = build_engine(settings)
+        try:
+            with Session(engine) as session:
+                outbox = OutboxService(session, settings)
+                row_id = outbox.add(EmailKind.WELCOME, recipient, user_id=None, payload={"name": "Ada"}).id
+                session.commit()
+            smtp_server.mailbox.delay = SMTP_REPLY_DELAY_SECONDS
+            outcomes: list[SendOutcome] = []
+
+            def send() -> None:
+                with Session(engine) as session:
+                    transport = SMTPTransport(smtp_server.url, timeout=10)
+                    outcomes.append(OutboxService(session, settings).send(row_id, EmailComposer(settings), transport))
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            smtp_server.mailbox.wait_for_data(1)
+            # The database goes away while the mail server holds its reply, and stays away past the send.
+            relay.cut()
+            time.sleep(SMTP_REPLY_DELAY_SECONDS + DATABASE_AWAY_SECONDS)
+            assert sender.is_alive()
+            relay.restore()
+            sender.join(SEND_TIMEOUT_SECONDS)
+            assert not sender.is_alive()
+        finally:
+            engine.dispose()
+
+    assert [outcome.status for outcome in outcomes] == ["sent"]
+    direct = build_engine(make_settings(postgres_url))
+    try:
+        (row,) = rows_of(direct, recipient)
+    finally:
+        direct.dispose()
+    assert (row.status, row.attempts, row.last_error) == (EmailStatus.SENT, 1, None)
+    assert len(smtp_server.mailbox.to(recipient)) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -12,7 +13,7 @@ from advanced_alchemy.filters import OnBeforeAfter, OrderBy
 from advanced_alchemy.repository import SQLAlchemySyncRepository
 from advanced_alchemy.service import SQLAlchemySyncRepositoryService
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.core.errors import ConflictError, NotFoundError
 from app.core.repository import connection_lost
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
 __all__ = ("OutboxService", "QueuedEmail", "SendOutcome")
 
 logger = logging.getLogger(__name__)
+
+# A worker whose send the mail server accepted waits this long for the database to come back (a restart, a failover)
+# to record it, rather than leave the row for the relay to send again; the pauses stay short, so that once the
+# database answers it marks the row before the relay can hand it to another worker.
+MARK_SENT_PATIENCE_SECONDS = 30.0
+MARK_SENT_FIRST_PAUSE_SECONDS = 0.2
+MARK_SENT_MAX_PAUSE_SECONDS = 1.0
 
 # Payload keys that hold secrets (a raw one-time token for a link): dropped once the row is sent. A failed row keeps
 # them, or a retry could not render its link; the token is no more exposed there than in a pending row, and stops
@@ -147,8 +155,9 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
 
     def _mark_sent(self, row: EmailOutbox) -> SendOutcome:
         """Record a send the mail server accepted. If the connection that holds the row died meanwhile (the backend
-        terminated, a failover), the row is still pending and would be sent again by the relay: it is marked sent over
-        a new connection instead, unless another send got to it first.
+        terminated, a failover, a restart), the row is still pending and would be sent again by the relay: it is
+        marked sent over a new connection instead, unless another send got to it first. While the database is still
+        away, that is tried again until it answers (for at most ``MARK_SENT_PATIENCE_SECONDS``).
         """
         row_id, attempts = row.id, row.attempts
         payload = {key: value for key, value in row.payload.items() if key not in SECRET_PAYLOAD_KEYS}
@@ -159,22 +168,33 @@ class OutboxService(SQLAlchemySyncRepositoryService[EmailOutbox]):
                 raise
             logger.warning("email %s: sent, but the database connection was lost; marking it sent again", row_id)
         session = self.repository.session
-        session.rollback()
-        now = datetime.now(UTC)
-        session.execute(
-            update(EmailOutbox)
-            .where(EmailOutbox.id == row_id, EmailOutbox.status == EmailStatus.PENDING)
-            .values(
-                status=EmailStatus.SENT,
-                attempts=attempts,
-                last_error=None,
-                sent_at=now,
-                updated_at=now,
-                payload=payload,
-            )
-        )
-        session.commit()
-        return SendOutcome(status="sent")
+        give_up_at = time.monotonic() + MARK_SENT_PATIENCE_SECONDS
+        pause = MARK_SENT_FIRST_PAUSE_SECONDS
+        while True:
+            session.rollback()
+            now = datetime.now(UTC)
+            try:
+                session.execute(
+                    update(EmailOutbox)
+                    .where(EmailOutbox.id == row_id, EmailOutbox.status == EmailStatus.PENDING)
+                    .values(
+                        status=EmailStatus.SENT,
+                        attempts=attempts,
+                        last_error=None,
+                        sent_at=now,
+                        updated_at=now,
+                        payload=payload,
+                    )
+                )
+                session.commit()
+            except OperationalError as exc:
+                if time.monotonic() + pause > give_up_at:
+                    raise
+                logger.warning("email %s: the database is still away (%s); trying again in %.1fs", row_id, exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, MARK_SENT_MAX_PAUSE_SECONDS)
+                continue
+            return SendOutcome(status="sent")
 
     def _after_transient_failure(self, row: EmailOutbox, error: str) -> SendOutcome:
         if row.attempts >= self.settings.email_max_attempts:
