@@ -35,10 +35,28 @@ def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
     return processes
 
 
+# What every production dyno a test runs is given: production's settings, two web and two worker processes, and a
+# cheap argon2 (sign-ins in milliseconds: these runs are about the processes, not hashing).
+PRODUCTION_DYNO = {
+    "APP_ENV": "production",
+    "WEB_CONCURRENCY": "2",
+    "WORKER_CONCURRENCY": "2",
+    "FRONTEND_URL": "https://inkwell.example",
+    "ARGON2_TIME_COST": "1",
+    "ARGON2_MEMORY_COST_KIB": "1024",
+    "ARGON2_PARALLELISM": "1",
+}
+
+
 def platform_env(**variables: str) -> dict[str, str]:
     """The test's environment with this virtualenv's commands first on PATH, plus ``variables``."""
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", **variables}
+
+
+def dyno_env(**variables: str) -> dict[str, str]:
+    """:func:`platform_env` for a production dyno: ``PRODUCTION_DYNO``, then ``variables`` (which may override it)."""
+    return platform_env(**{**PRODUCTION_DYNO, **variables})
 
 
 class ProcfileProcess:

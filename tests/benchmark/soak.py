@@ -40,7 +40,7 @@ from tests.benchmark.soak_books import (
 from tests.benchmark.soak_chaos import Chaos, Fault, Platform, RedisServer, children, schedule
 from tests.benchmark.soak_clients import Answer, Client, Shared
 from tests.mail import SMTPServer
-from tests.procfile import platform_env, run_to_completion, stop_all, wait_for
+from tests.procfile import dyno_env, run_to_completion, stop_all, wait_for
 from tests.servers import REPO_ROOT, free_port
 
 if TYPE_CHECKING:
@@ -195,22 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         redis_server = RedisServer(redis_binary, free_port(), workdir)
         redis_server.start()
         port = free_port()
-        env = platform_env(
-            APP_ENV="production",
+        env = dyno_env(
             PORT=str(port),
-            WEB_CONCURRENCY="2",
-            WORKER_CONCURRENCY="2",
             DATABASE_URL=database_url.replace("postgresql://", "postgres://", 1),
             REDIS_URL=redis_server.url,
             SECRET_KEY=SECRET_KEY,
             SMTP_URL=smtp.url,
-            FRONTEND_URL="https://inkwell.example",
             PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
             # One client address makes every request: the per-address limits would answer 429, not the app.
             RATE_LIMITS_ENABLED="false",
-            # Sign-ins in seconds, not the production hash's cost: the soak is about faults, not argon2.
-            ARGON2_TIME_COST="1",
-            ARGON2_MEMORY_COST_KIB="1024",
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
             **FAST_OUTBOX,
         )

@@ -30,7 +30,7 @@ import psycopg
 from tests.cluster import delay_relay
 from tests.cluster.network import Host, Network, network
 from tests.mail import SMTPServer
-from tests.procfile import ProcfileProcess, platform_env, read_procfile, run_to_completion, stop_all, wait_for
+from tests.procfile import ProcfileProcess, dyno_env, read_procfile, run_to_completion, stop_all, wait_for
 
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -42,15 +42,9 @@ SECRET_KEY = "cluster-" + "k" * 40
 # What the web and worker processes are given beside the addresses: the real settings, with timeouts short enough
 # for a test to watch an outage end (the README's outage settings), a relay every second, limits small enough to hit.
 CLUSTER_SETTINGS = {
-    "APP_ENV": "production",
     "PORT": str(WEB_PORT),
     "WEB_CONCURRENCY": "1",
-    "WORKER_CONCURRENCY": "2",
     "SECRET_KEY": SECRET_KEY,
-    "FRONTEND_URL": "https://inkwell.example",
-    "ARGON2_TIME_COST": "1",
-    "ARGON2_MEMORY_COST_KIB": "1024",
-    "ARGON2_PARALLELISM": "1",
     "DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
     "DATABASE_POOL_TIMEOUT_SECONDS": "2",
     "RATE_LIMITS_ENABLED": "true",
@@ -216,7 +210,7 @@ def cluster() -> Iterator[Cluster]:
 def _start(built: Cluster) -> None:
     """The data host's servers, the database, ``release``, then the web and worker hosts' processes."""
     assert built.smtp is not None
-    built.env = platform_env(
+    built.env = dyno_env(
         **CLUSTER_SETTINGS,
         DATABASE_URL=built.database_url,
         REDIS_URL=f"redis://{built.redis_address}:6379/0",

@@ -28,7 +28,7 @@ from tests.mail import SMTPServer, token_in
 from tests.pgbouncer import PgBouncer, pgbouncer
 from tests.procfile import (
     ProcfileProcess,
-    platform_env,
+    dyno_env,
     read_procfile,
     run_to_completion,
     stop_all,
@@ -64,26 +64,19 @@ def platform(
     bouncer: PgBouncer, database: str, redis_client: redis.Redis, smtp_server: SMTPServer, tmp_path: Path
 ) -> dict[str, str]:
     redis_client.flushdb()
-    return platform_env(
-        APP_ENV="production",
+    return dyno_env(
         PORT=str(free_port()),
-        WEB_CONCURRENCY="2",
-        WORKER_CONCURRENCY="2",
         DATABASE_URL=bouncer.url(database).replace("postgresql://", "postgres://", 1),  # Heroku's form
         DATABASE_POOLER="transaction",
         DATABASE_STATEMENT_TIMEOUT_MS=str(STATEMENT_TIMEOUT_MS),
         REDIS_URL=REDIS_URL,
         SECRET_KEY="pgbouncer-" + "k" * 40,
         SMTP_URL=smtp_server.url,
-        FRONTEND_URL="https://inkwell.example",
         FIRST_SUPERUSER_EMAIL=SUPERUSER[0],
         FIRST_SUPERUSER_PASSWORD=SUPERUSER[1],
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         OUTBOX_RELAY_INTERVAL_SECONDS="2",
         TOKEN_CLEANUP_INTERVAL_SECONDS="2",
-        ARGON2_TIME_COST="1",
-        ARGON2_MEMORY_COST_KIB="1024",
-        ARGON2_PARALLELISM="1",
         # Celery waits out the whole soft shutdown when a task was running at SIGTERM (here beat sends one every 2 s).
         WORKER_SOFT_SHUTDOWN_SECONDS="2",
     )

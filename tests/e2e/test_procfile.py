@@ -28,8 +28,8 @@ from tests.mail import SMTPServer, token_in
 from tests.procfile import (
     HEROKU_STOP_SECONDS,
     ProcfileProcess,
+    dyno_env,
     json_lines,
-    platform_env,
     read_procfile,
     run_to_completion,
     stop_all,
@@ -61,16 +61,12 @@ def platform(
 ) -> dict[str, str]:
     redis_client.flushdb()
     metrics_dir = tmp_path / "prometheus"
-    return platform_env(
-        APP_ENV="production",
+    return dyno_env(
         PORT=str(free_port()),
-        WEB_CONCURRENCY="2",
-        WORKER_CONCURRENCY="2",
         DATABASE_URL=heroku_database_url,
         REDIS_URL=REDIS_URL,
         SECRET_KEY="e2e-" + "k" * 40,
         SMTP_URL=smtp_server.url,
-        FRONTEND_URL="https://inkwell.example",
         FIRST_SUPERUSER_EMAIL=SUPERUSER[0],
         FIRST_SUPERUSER_PASSWORD=SUPERUSER[1],
         FLOWER_BASIC_AUTH="ops:flower-pass",
@@ -79,9 +75,6 @@ def platform(
         # Beat's first runs come one interval after it starts: seconds here, not the default half minute and hour.
         OUTBOX_RELAY_INTERVAL_SECONDS="2",
         TOKEN_CLEANUP_INTERVAL_SECONDS="2",
-        ARGON2_TIME_COST="1",
-        ARGON2_MEMORY_COST_KIB="1024",
-        ARGON2_PARALLELISM="1",
     )
 
 
